@@ -1,0 +1,170 @@
+/* The sync database, as the engine and CLI see it. Everything above src/store reaches the
+ * database only through these functions; they are written once over the driver interface
+ * (store_driver.h), so SQLite and PostgreSQL behave the same.
+ *
+ * Ownership: functions named *_get / *_load return objects the caller frees with the matching
+ * *_free; string/blob arguments are borrowed and copied. Writes outside an explicit
+ * store_begin/store_commit run in their own transaction. */
+#ifndef IDSYNC_STORE_H
+#define IDSYNC_STORE_H
+#include "store/store_driver.h"
+#include "util/util_attrs.h"
+#include "util/util_err.h"
+#include <stdbool.h>
+#include <stdint.h>
+
+#define STORE_SCHEMA_VERSION 1
+
+typedef struct store store;
+
+/* Opens an existing database. Refuses one that is not an idsync database (ERR_CORRUPT, naming
+   it) and one whose schema is newer than this build (ERR_REFUSED, saying which version to
+   install). An older schema is not migrated here: see store_migrate. */
+int store_open(const char *url, const char *password, store **out, err *e);
+/* Creates the schema in an empty database (ERR_EXISTS if it holds tables already). */
+int store_create(const char *url, const char *password, store **out, err *e);
+/* Applies pending migrations; from and to report the versions. */
+int store_migrate(store *s, int *from, int *to, err *e);
+void store_close(store *s);          /* accepts NULL; rolls back an open transaction */
+const char *store_engine(const store *s);    /* "sqlite" / "postgresql" */
+const char *store_location(const store *s);  /* file path or URL as given (may hold no password) */
+int store_schema_version(store *s, int *out, err *e);
+db *store_db(store *s);              /* the raw connection, for dump/restore only */
+const db_driver *store_driver(store *s);
+
+int store_begin(store *s, err *e);
+int store_commit(store *s, err *e);
+int store_rollback(store *s);
+bool store_in_tx(const store *s);
+
+/* meta key/value settings. *out is malloc'd (NULL when absent). */
+int store_meta_get(store *s, const char *key, char **out, err *e);
+int store_meta_set(store *s, const char *key, const char *value, err *e);  /* value NULL deletes */
+/* Integer convenience; *out = def when absent or not a number. */
+int store_meta_get_int(store *s, const char *key, int64_t def, int64_t *out, err *e);
+int store_meta_set_int(store *s, const char *key, int64_t value, err *e);
+
+/* ---- connectors ---- */
+typedef struct store_connector {
+    int64_t id;
+    char *name, *type, *url, *bind_dn;          /* bind_dn may be NULL */
+    char *partitions_json, *include_json, *exclude_json, *options_json;
+    void *sealed_secret;                        /* NULL when none stored */
+    size_t sealed_len;
+    bool full_import_required, full_sync_required;
+    int64_t created_at, updated_at;
+} store_connector;
+void store_connector_free(store_connector *c);
+int store_connector_add(store *s, store_connector *c, err *e);     /* sets c->id; ERR_EXISTS on name clash */
+int store_connector_get(store *s, const char *name, store_connector **out, err *e);  /* ERR_NOTFOUND */
+int store_connector_get_by_id(store *s, int64_t id, store_connector **out, err *e);
+/* Calls fn for every connector ordered by name; the connector is borrowed for the call. */
+int store_connector_each(store *s, int (*fn)(void *ctx, const store_connector *c, err *e), void *ctx, err *e);
+int store_connector_update(store *s, const store_connector *c, err *e);   /* every field by id */
+int store_connector_remove(store *s, const char *name, err *e);
+int store_connector_set_flags(store *s, int64_t id, int full_import, int full_sync, err *e); /* -1 = keep */
+int store_connector_set_flags_all(store *s, int full_import, int full_sync, err *e);
+
+/* ---- watermarks ---- */
+int store_watermark_get(store *s, int64_t connector_id, const char *partition, void **cookie, size_t *len, err *e);
+int store_watermark_set(store *s, int64_t connector_id, const char *partition, const void *cookie, size_t len, err *e);
+int store_watermark_clear(store *s, int64_t connector_id, err *e);
+
+/* ---- sync rules (stored as canonical JSON; the rules module parses them) ---- */
+typedef struct store_rule {
+    int64_t id;
+    char *name, *direction, *connector, *definition, *hash;
+    int64_t precedence;
+    bool enabled;
+} store_rule;
+void store_rule_free(store_rule *r);
+int store_rule_put(store *s, const store_rule *r, err *e);        /* insert or replace by name */
+int store_rule_get(store *s, const char *name, store_rule **out, err *e);
+int store_rule_each(store *s, int (*fn)(void *ctx, const store_rule *r, err *e), void *ctx, err *e);
+int store_rule_delete(store *s, const char *name, err *e);
+
+/* ---- connector space ---- */
+enum {
+    CS_F_PENDING_IMPORT = 1 << 0,   /* changed by import since the last sync */
+    CS_F_DELETED = 1 << 1,          /* deleted in the directory (or out of scope); removed after sync */
+    CS_F_PROVISIONAL = 1 << 2,      /* created by outbound provisioning, not yet in the target */
+    CS_F_EXPORTED = 1 << 3,         /* exported, waiting for a confirming import */
+};
+enum { CS_EXPORT_NONE = 0, CS_EXPORT_ADD = 1, CS_EXPORT_UPDATE = 2, CS_EXPORT_DELETE = 3 };
+
+typedef struct cs_object {
+    int64_t id, connector_id, mv_id;     /* mv_id 0 = not joined (disconnector) */
+    void *anchor;
+    size_t anchor_len;
+    char *dn, *object_type;
+    attrs *attrs;                        /* never NULL */
+    int flags;
+    int64_t seen_run;
+    int export_op;                       /* CS_EXPORT_* */
+    attrs *export_attrs;                 /* desired values of exported attributes; NULL when none */
+    char *export_dn;                     /* desired DN, when it differs */
+    char *export_error;
+    int export_attempts;
+    int64_t updated_at;
+} cs_object;
+void cs_object_free(cs_object *o);
+int store_cs_get_by_anchor(store *s, int64_t connector_id, const void *anchor, size_t len, cs_object **out, err *e);
+int store_cs_get_by_dn(store *s, int64_t connector_id, const char *dn, cs_object **out, err *e);
+int store_cs_get_by_id(store *s, int64_t id, cs_object **out, err *e);
+/* Inserts (o->id == 0, sets o->id) or updates every column by id. */
+int store_cs_save(store *s, cs_object *o, err *e);
+int store_cs_delete(store *s, int64_t id, err *e);
+/* Sets the anchor (provisional -> real, after an export add). */
+int store_cs_set_anchor(store *s, int64_t id, const void *anchor, size_t len, err *e);
+/* Iteration. where: STORE_CS_ALL, _PENDING (flags <> 0), _EXPORT (export_op <> 0), _JOINED_TO (mv_id = arg).
+   The object is borrowed for the callback; returning non-zero stops with that code.
+   The callback must not write to the store (collect ids and write after, or use a batch). */
+enum { STORE_CS_ALL = 0, STORE_CS_PENDING = 1, STORE_CS_EXPORT = 2, STORE_CS_JOINED_TO = 3, STORE_CS_UNSEEN = 4 };
+int store_cs_each(store *s, int64_t connector_id, int where, int64_t arg,
+                  int (*fn)(void *ctx, cs_object *o, err *e), void *ctx, err *e);
+int store_cs_count(store *s, int64_t connector_id, int where, int64_t *out, err *e);
+
+/* ---- metaverse ---- */
+typedef struct mv_object {
+    int64_t id;
+    char *object_type;
+    attrs *attrs;                        /* never NULL */
+    attrs *lineage;                      /* per MV attribute name: one value "connector|rule" */
+    int64_t updated_at;
+} mv_object;
+void mv_object_free(mv_object *o);
+int store_mv_get(store *s, int64_t id, mv_object **out, err *e);
+int store_mv_save(store *s, mv_object *o, err *e);        /* insert when id == 0 */
+int store_mv_delete(store *s, int64_t id, err *e);
+int store_mv_each(store *s, int (*fn)(void *ctx, mv_object *o, err *e), void *ctx, err *e);
+/* Join index: replace the indexed values of one MV object for one attribute. */
+int store_mv_index_set(store *s, int64_t mv_id, const char *attr_name, const attr *values, err *e);
+/* Ids of MV objects whose indexed attr has value (case-insensitive); up to max ids. */
+int store_mv_index_find(store *s, const char *attr_name, const char *value, int64_t *ids, size_t max, size_t *n, err *e);
+/* Linear search over MV objects (no index): ids with attr = value case-insensitively. */
+int store_mv_search(store *s, const char *attr_name, const char *value, int64_t *ids, size_t max, size_t *n, err *e);
+
+/* ---- runs and history ---- */
+typedef struct store_run {
+    int64_t id, connector_id;
+    char *connector_name, *profile, *result, *stats_json, *message;
+    int64_t started_at, ended_at;
+} store_run;
+void store_run_free(store_run *r);
+int store_run_start(store *s, int64_t connector_id, const char *connector_name, const char *profile,
+                    int64_t *run_id, err *e);
+int store_run_finish(store *s, int64_t run_id, const char *result, const char *stats_json, const char *message, err *e);
+int store_run_error(store *s, int64_t run_id, const char *dn, const void *anchor, size_t anchor_len,
+                    const char *kind, const char *message, err *e);
+/* Newest first, at most limit runs. */
+int store_run_each(store *s, int limit, int (*fn)(void *ctx, const store_run *r, err *e), void *ctx, err *e);
+int store_run_errors_each(store *s, int64_t run_id, int limit,
+                          int (*fn)(void *ctx, const char *dn, const char *kind, const char *message, err *e),
+                          void *ctx, err *e);
+
+/* Row counts per table (for db info, backup verification). names is NULL-terminated. */
+extern const char *const store_tables[];
+int store_table_count(store *s, const char *table, int64_t *out, err *e);
+
+int64_t store_now(void);   /* seconds since the epoch; IDSYNC_FAKE_NOW overrides (tests) */
+#endif

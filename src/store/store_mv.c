@@ -1,0 +1,196 @@
+/* Metaverse objects and the join index. */
+#include "store/store_int.h"
+#include "util/util_alloc.h"
+#include "util/util_buf.h"
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+void mv_object_free(mv_object *o)
+{
+    if (!o) return;
+    free(o->object_type);
+    attrs_free(o->attrs);
+    attrs_free(o->lineage);
+    free(o);
+}
+
+static int row_to_mv(store *s, db_stmt *st, mv_object **out, err *e)
+{
+    mv_object *o = xcalloc(1, sizeof *o);
+    o->id = SC_INT(s, st, 0);
+    o->object_type = store_col_strdup(s, st, 1);
+    o->attrs = store_col_attrs(s, st, 2, true, e);
+    o->lineage = store_col_attrs(s, st, 3, true, e);
+    o->updated_at = SC_INT(s, st, 4);
+    if (!o->object_type) o->object_type = xstrdup("");
+    if (!o->attrs || !o->lineage) {
+        err_prefix(e, "metaverse object %lld", (long long)o->id);
+        mv_object_free(o);
+        return ERR_CORRUPT;
+    }
+    *out = o;
+    return 0;
+}
+
+static const char SQL_GET[] = "SELECT id, object_type, attrs, lineage, updated_at FROM mv_objects WHERE id = ?";
+static const char SQL_EACH[] = "SELECT id, object_type, attrs, lineage, updated_at FROM mv_objects ORDER BY id";
+static const char SQL_INSERT[] =
+    "INSERT INTO mv_objects(object_type, attrs, lineage, updated_at) VALUES (?,?,?,?) RETURNING id";
+static const char SQL_UPDATE[] =
+    "UPDATE mv_objects SET object_type = ?, attrs = ?, lineage = ?, updated_at = ? WHERE id = ?";
+static const char SQL_DELETE[] = "DELETE FROM mv_objects WHERE id = ?";
+static const char SQL_IDX_DEL_ALL[] = "DELETE FROM mv_index WHERE mv_id = ?";
+static const char SQL_IDX_DEL[] = "DELETE FROM mv_index WHERE mv_id = ? AND attr = ?";
+static const char SQL_IDX_ADD[] =
+    "INSERT INTO mv_index(attr, value, mv_id) VALUES (?,?,?) ON CONFLICT (attr, value, mv_id) DO NOTHING";
+static const char SQL_IDX_FIND[] = "SELECT mv_id FROM mv_index WHERE attr = ? AND value = ? ORDER BY mv_id";
+
+int store_mv_get(store *s, int64_t id, mv_object **out, err *e)
+{
+    db_stmt *st;
+    *out = NULL;
+    int rc = store_stmt(s, SQL_GET, &st, e);
+    if (rc) return rc;
+    SB_INT(s, st, 1, id);
+    rc = s->drv->step(st, e);
+    if (rc == DB_ROW) rc = row_to_mv(s, st, out, e);
+    else if (rc == DB_DONE)
+        rc = err_set(e, ERR_NOTFOUND, "no metaverse object with id %lld; find one with `idsync mv search ATTR=VALUE`",
+                     (long long)id);
+    store_stmt_done(s, st);
+    return rc;
+}
+
+int store_mv_save(store *s, mv_object *o, err *e)
+{
+    db_stmt *st;
+    int rc = store_stmt(s, o->id ? SQL_UPDATE : SQL_INSERT, &st, e);
+    if (rc) return rc;
+    buf a = BUF_INIT, l = BUF_INIT;
+    attrs_encode(o->attrs, &a);
+    attrs_encode(o->lineage, &l);
+    o->updated_at = store_now();
+    SB_TEXT(s, st, 1, o->object_type);
+    SB_BLOB(s, st, 2, a.data, a.len);
+    SB_BLOB(s, st, 3, l.data, l.len);
+    SB_INT(s, st, 4, o->updated_at);
+    if (o->id) {
+        SB_INT(s, st, 5, o->id);
+        rc = store_stmt_exec(s, st, e);
+    } else {
+        rc = s->drv->step(st, e);
+        if (rc == DB_ROW) {
+            o->id = SC_INT(s, st, 0);
+            rc = 0;
+        } else if (rc == DB_DONE) {
+            rc = err_set(e, ERR_FAIL, "inserting a metaverse object returned no id");
+        }
+        store_stmt_done(s, st);
+    }
+    buf_free(&a);
+    buf_free(&l);
+    return rc;
+}
+
+int store_mv_delete(store *s, int64_t id, err *e)
+{
+    db_stmt *st;
+    int rc = store_stmt(s, SQL_IDX_DEL_ALL, &st, e);
+    if (rc) return rc;
+    SB_INT(s, st, 1, id);
+    rc = store_stmt_exec(s, st, e);
+    if (rc) return rc;
+    rc = store_stmt(s, SQL_DELETE, &st, e);
+    if (rc) return rc;
+    SB_INT(s, st, 1, id);
+    return store_stmt_exec(s, st, e);
+}
+
+int store_mv_each(store *s, int (*fn)(void *ctx, mv_object *o, err *e), void *ctx, err *e)
+{
+    db_stmt *st = NULL;
+    int rc = s->drv->prepare(s->d, SQL_EACH, &st, e);
+    if (rc) return rc;
+    while ((rc = s->drv->step(st, e)) == DB_ROW) {
+        mv_object *o = NULL;
+        rc = row_to_mv(s, st, &o, e);
+        if (rc) break;
+        rc = fn(ctx, o, e);
+        mv_object_free(o);
+        if (rc) break;
+    }
+    if (rc == DB_DONE) rc = 0;
+    s->drv->finalize(st);
+    return rc;
+}
+
+static char *lower_dup(const char *p, size_t n)
+{
+    char *v = xmalloc(n + 1);
+    for (size_t i = 0; i < n; i++) v[i] = (char)tolower((unsigned char)p[i]);
+    v[n] = '\0';
+    return v;
+}
+
+int store_mv_index_set(store *s, int64_t mv_id, const char *attr_name, const attr *values, err *e)
+{
+    db_stmt *st;
+    int rc = store_stmt(s, SQL_IDX_DEL, &st, e);
+    if (rc) return rc;
+    SB_INT(s, st, 1, mv_id);
+    SB_TEXT(s, st, 2, attr_name);
+    rc = store_stmt_exec(s, st, e);
+    for (size_t i = 0; rc == 0 && values && i < values->nvals; i++) {
+        rc = store_stmt(s, SQL_IDX_ADD, &st, e);
+        if (rc) break;
+        char *v = lower_dup(values->vals[i].data, values->vals[i].len);
+        SB_TEXT(s, st, 1, attr_name);
+        SB_TEXT(s, st, 2, v);
+        SB_INT(s, st, 3, mv_id);
+        rc = store_stmt_exec(s, st, e);
+        free(v);
+    }
+    return rc;
+}
+
+int store_mv_index_find(store *s, const char *attr_name, const char *value, int64_t *ids, size_t max, size_t *n, err *e)
+{
+    db_stmt *st;
+    *n = 0;
+    int rc = store_stmt(s, SQL_IDX_FIND, &st, e);
+    if (rc) return rc;
+    char *v = lower_dup(value, strlen(value));
+    SB_TEXT(s, st, 1, attr_name);
+    SB_TEXT(s, st, 2, v);
+    while ((rc = s->drv->step(st, e)) == DB_ROW) {
+        if (*n < max) ids[*n] = SC_INT(s, st, 0);
+        (*n)++;
+    }
+    free(v);
+    store_stmt_done(s, st);
+    if (*n > max) *n = max;
+    return rc < 0 ? rc : 0;
+}
+
+struct search_ctx {
+    const char *attr, *value;
+    int64_t *ids;
+    size_t max, n;
+};
+
+static int search_one(void *ctx, mv_object *o, err *e)
+{
+    struct search_ctx *c = ctx;
+    attr *a = attrs_get(o->attrs, c->attr);
+    if (a && attr_has_value(a, c->value, strlen(c->value)) && c->n < c->max) c->ids[c->n++] = o->id;
+    return 0;
+}
+
+int store_mv_search(store *s, const char *attr_name, const char *value, int64_t *ids, size_t max, size_t *n, err *e)
+{
+    struct search_ctx c = {attr_name, value, ids, max, 0};
+    int rc = store_mv_each(s, search_one, &c, e);
+    *n = c.n;
+    return rc;
+}

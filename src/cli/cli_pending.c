@@ -15,13 +15,5 @@ NOT_YET(cli_history, "`idsync history`")
 NOT_YET(cli_cs, "`idsync cs`")
 NOT_YET(cli_mv, "`idsync mv`")
 NOT_YET(cli_trace, "`idsync trace`")
-NOT_YET(cli_db, "`idsync db`")
-NOT_YET(cli_staging, "`idsync staging`")
-NOT_YET(cli_signin, "`idsync signin`")
 NOT_YET(cli_export_preview, "`idsync export-preview`")
 NOT_YET(cli_serve, "`idsync serve`")
-int cli_feature(cli *c, int argc, char **argv, const char *feature)
-{
-    fprintf(stderr, "idsync: `idsync %s` is not implemented in this build yet\n", feature);
-    return EXIT_FAIL;
-}

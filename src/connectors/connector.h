@@ -56,7 +56,8 @@ typedef struct conn_object {
     const void *anchor;          /* immutable id: objectGUID bytes, entryUUID text, SCIM id */
     size_t anchor_len;
     const char *object_type;     /* connector-neutral class: "user", "group", "contact", "inetOrgPerson",
-                                    "groupOfNames", "organizationalUnit", ... (most specific structural class) */
+                                    "groupOfNames", "organizationalUnit", ... (most specific structural class);
+                                    NULL on a delta MODIFY with attrs_are_delta (the staged type stays) */
     const attrs *attrs;          /* may be NULL for a delete */
     bool attrs_are_delta;        /* true: only changed attributes are present (DirSync); attributes not in
                                     attrs keep their staged values. false: attrs is the whole object. */

@@ -343,7 +343,6 @@ static int truth_of(ectx *c, const char *what, const ev *v, int *t)
     return 0;
 }
 
-int expr_truth_checked(ectx *c, const char *what, const ev *v, int *t);
 int expr_truth_checked(ectx *c, const char *what, const ev *v, int *t)
 {
     return truth_of(c, what, v, t);

@@ -133,6 +133,9 @@ int expr_parse_num(const char *s, size_t len, ev *out);
 /* Truth value: bool, non-zero number, "True"/"False" text or numeric text; null = false.
    Returns 0/1, or -1 if v has no truth value. */
 int expr_truth(const ev *v);
+/* Truth for conditions (IIF, Switch, Where, && ||): like expr_truth, a list is true when any value
+   is; fails naming what when v has no truth value. */
+int expr_truth_checked(ectx *c, const char *what, const ev *v, int *t);
 /* Formats a number into buf (at least 32 bytes), returns length. */
 size_t expr_fmt_num(const ev *v, char *buf);
 /* Compares scalars (EV_STR..EV_DATE); sets *cmp (<0, 0, >0). Returns -1 when incomparable. */
@@ -186,6 +189,12 @@ typedef struct expr_lexer { const char *src; size_t len, pos; } expr_lexer;
 int expr_lex_next(expr_lexer *l, token *t, const char **msg);
 const char *expr_op_text(int op);
 
+/* GUID text (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, optionally in braces) to 16 bytes in
+   Microsoft order (first three groups little-endian). 0 or -1. */
+int expr_guid_parse(const char *s, size_t len, unsigned char out[16]);
+/* 16 bytes in Microsoft order to "{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}" (buf >= 39). */
+void expr_guid_format(const unsigned char g[16], char *buf);
+
 /* ---- functions (expr_func_*.c) -------------------------------------------------------- */
 typedef int (*expr_fn_impl)(ectx *c, const node *n, ev *a, int na, ev *out);
 typedef int (*expr_fn_lazy)(ectx *c, const node *n, ev *out);
@@ -213,4 +222,12 @@ const fndef *expr_fns_dn(size_t *n);
 
 /* Convenience for function implementations. */
 #define FNAME (n->fn->name)
+#define FN(fname) static int fname(ectx *c, const node *n, ev *a, int na, ev *out)
+#define LAZY(fname) static int fname(ectx *c, const node *n, ev *out)
+/* a[i] as text (1-based argument number in messages), or return the error. */
+#define ARG_TEXT(i, s, l) do { if (expr_arg_text(c, FNAME, (i) + 1, &a[i], &(s), &(l)) < 0) return ERR_FAIL; } while (0)
+#define ARG_INT(i, v) do { if (expr_arg_int(c, FNAME, (i) + 1, &a[i], &(v)) < 0) return ERR_FAIL; } while (0)
+#define ARG_DATE(i, v) do { if (expr_arg_date(c, FNAME, (i) + 1, &a[i], &(v)) < 0) return ERR_FAIL; } while (0)
+#define RET_NULL() do { memset(out, 0, sizeof *out); return 0; } while (0)
+#define IS_NULL(i) (a[i].kind == EV_NULL)
 #endif

@@ -123,7 +123,6 @@ int expr_lex_next(expr_lexer *l, token *t, const char **msg)
         size_t b = i;
         for (;;) {
             if (i >= n) { *msg = "unterminated string: missing closing '\"'"; return -1; }
-            if (s[i] == '\\' && i + 1 < n && (s[i + 1] == '"' || s[i + 1] == '\\')) { i += 2; continue; }
             if (s[i] == '"') {
                 if (i + 1 < n && s[i + 1] == '"') { i += 2; continue; }  /* VBA "" escape */
                 break;

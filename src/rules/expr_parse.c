@@ -151,20 +151,15 @@ static void nvec_push(nvec *a, node *x, int op)
 static int parse_expr(parser *p, node **out);
 
 /* ---- primaries -------------------------------------------------------------------------- */
+/* VBA string rules (Entra Connect's language is a VBA subset): "" inside a string is one quote;
+   a backslash is an ordinary character (so "\" & [x] works, and Replace sees its \n monikers). */
 static int decode_string(parser *p, const token *t, node *n)
 {
     char *d = expr_arena_alloc(&p->x->arena, t->len + 1);
     size_t k = 0;
     for (size_t i = 0; i < t->len; i++) {
-        char c = t->s[i];
-        if (c == '\\' && i + 1 < t->len && (t->s[i + 1] == '"' || t->s[i + 1] == '\\')) {
-            d[k++] = t->s[++i];
-        } else if (c == '"' && i + 1 < t->len && t->s[i + 1] == '"') {
-            d[k++] = '"';
-            i++;
-        } else {
-            d[k++] = c;
-        }
+        d[k++] = t->s[i];
+        if (t->s[i] == '"') i++;  /* the lexer only lets doubled quotes through */
     }
     d[k] = '\0';
     n->cval = expr_str(d, k);
@@ -485,7 +480,7 @@ int expr_compile(const char *src, expr **out, err *e)
     p.lx.src = x->src;
     p.lx.len = len;
     if ((rc = next(&p)) < 0) goto done;
-    if (p.tok.kind == T_EOF) { rc = perr(&p, 0, "empty expression"); goto done; }
+    if (p.tok.kind == T_EOF) { rc = perr(&p, p.tok.pos, "empty expression"); goto done; }
     if ((rc = parse_expr(&p, &x->root)) < 0) goto done;
     if (p.tok.kind != T_EOF) {
         if (p.tok.kind == T_RP) rc = perr(&p, p.tok.pos, "unexpected ')' (no matching '(')");

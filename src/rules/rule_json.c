@@ -233,6 +233,14 @@ int rule_from_json(const json_t *o, size_t index, const char *origin, rule **out
         snprintf(who, sizeof who, "rule '%s'", json_string_value(name));
     if ((rc = reject_unknown(o, rule_keys, who, e)) < 0) goto done;
     if ((rc = get_str(o, "name", NULL, who, &r->name, e)) < 0) goto done;
+    if (!r->name[0] || strlen(r->name) > RULE_NAME_MAX || strpbrk(r->name, "\x01\x02\x03\x04\x05\x06\x07\x08\t\n\v\f\r"
+                                                                        "\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17"
+                                                                        "\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f")) {
+        snprintf(who, sizeof who, "rule %zu", index);
+        rc = err_set(e, ERR_USAGE, "%s: field \"name\" must be 1 to %d characters without control characters", who,
+                     RULE_NAME_MAX);
+        goto done;
+    }
     if ((rc = get_str(o, "description", "", who, &r->description, e)) < 0) goto done;
     if ((rc = get_str(o, "direction", NULL, who, &s, e)) < 0) goto done;
     if (rule_direction_parse(s, &r->direction) < 0) {

@@ -8,13 +8,14 @@
  *     so NUL bytes and 1 MiB values pass unchanged). The server infers parameter types at
  *     prepare time; where it cannot (`SELECT ? IS NULL`), write `CAST(? AS TEXT)`.
  *   - Results: text format; BYTEA columns are decoded with PQunescapeBytea on first access,
- *     integer and boolean columns are reported as DB_INTEGER.
+ *     integer, boolean and integral NUMERIC (e.g. sum()) columns are reported as DB_INTEGER.
  *   - Streaming: every statement runs in libpq single-row mode, so a scan holds one row in
  *     client memory at a time (a 1,000,000-row scan does not load the result). libpq allows
  *     only one query in flight per connection: if the caller runs another statement (or
  *     begin/commit) on the same connection while a scan is unfinished, the rest of that scan
- *     is first read into client memory (correct, but no longer bounded). Large scans should
- *     therefore finish, or page with keyset LIMIT queries, before writing.
+ *     is first read ahead into client memory, compactly (values plus a few words per row):
+ *     correct, as SQLite would be, but no longer bounded. Large scans that write as they go
+ *     should page with keyset queries (WHERE id > ? ORDER BY id LIMIT 1000) instead.
  *   - Transactions: an error inside a transaction aborts it on PostgreSQL (unlike SQLite);
  *     commit() of such a transaction returns an error instead of silently rolling back.
  *   - Errors: a lost connection is ERR_RETRY ("lost the connection to PostgreSQL at host:port:
@@ -36,6 +37,7 @@
 #define PG_OID_INT2 21
 #define PG_OID_INT4 23
 #define PG_OID_OID 26
+#define PG_OID_NUMERIC 1700
 
 /* One server-side prepared statement, cached by SQL text for the connection's lifetime. */
 typedef struct pg_prep {
@@ -644,6 +646,11 @@ static db_coltype pg_column_type(db_stmt *s, int i)
     switch (cur_ftype(s, i)) {
     case PG_OID_BYTEA: return DB_BLOB;
     case PG_OID_INT2: case PG_OID_INT4: case PG_OID_INT8: case PG_OID_OID: case PG_OID_BOOL: return DB_INTEGER;
+    case PG_OID_NUMERIC: {
+        size_t len;
+        const char *v = cur_value(s, i, &len);
+        return strchr(v, '.') || strchr(v, 'N') ? DB_TEXT : DB_INTEGER;   /* NaN stays text */
+    }
     default: return DB_TEXT;
     }
 }

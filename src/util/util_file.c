@@ -20,11 +20,15 @@ int file_read_all(const char *path, size_t max, char **out, size_t *len, err *e)
     }
     struct stat st;
     if (fstat(fd, &st) != 0) {
-        err_set(e, ERR_FAIL, "cannot stat %s: %s", path, strerror(errno));
+        rc = err_set(e, ERR_FAIL, "cannot stat %s: %s", path, strerror(errno));
+        goto done;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        rc = err_set(e, ERR_USAGE, "%s is a directory, not a file; give the path of a file", path);
         goto done;
     }
     if ((size_t)st.st_size > max) {
-        err_set(e, ERR_USAGE, "%s is too large (%lld bytes, at most %zu)", path, (long long)st.st_size, max);
+        rc = err_set(e, ERR_USAGE, "%s is too large (%lld bytes, at most %zu)", path, (long long)st.st_size, max);
         goto done;
     }
     size_t cap = (size_t)st.st_size + 1, n = 0;
@@ -32,7 +36,7 @@ int file_read_all(const char *path, size_t max, char **out, size_t *len, err *e)
     for (;;) {
         if (n + 1 >= cap) {
             if (cap > max + 1) {
-                err_set(e, ERR_USAGE, "%s is too large (at most %zu bytes)", path, max);
+                rc = err_set(e, ERR_USAGE, "%s is too large (at most %zu bytes)", path, max);
                 goto done;
             }
             cap *= 2;
@@ -41,11 +45,15 @@ int file_read_all(const char *path, size_t max, char **out, size_t *len, err *e)
         ssize_t r = read(fd, data + n, cap - n - 1);
         if (r < 0) {
             if (errno == EINTR) continue;
-            err_set(e, ERR_FAIL, "cannot read %s: %s", path, strerror(errno));
+            rc = err_set(e, ERR_FAIL, "cannot read %s: %s", path, strerror(errno));
             goto done;
         }
         if (r == 0) break;
         n += (size_t)r;
+    }
+    if (n > max) {   /* a pipe or a file that grew while being read */
+        rc = err_set(e, ERR_USAGE, "%s is too large (at most %zu bytes)", path, max);
+        goto done;
     }
     data[n] = '\0';
     *out = data;
@@ -84,12 +92,13 @@ int file_write_atomic(const char *path, const void *data, size_t len, mode_t mod
         p += w;
         left -= (size_t)w;
     }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        fd = -1;
+    /* close even when fsync fails, so the descriptor never leaks */
+    int sync_rc = fsync(fd), close_rc = close(fd);
+    fd = -1;
+    if (sync_rc != 0 || close_rc != 0) {
         err_set(e, ERR_FAIL, "cannot flush %s: %s", tmp, strerror(errno));
         goto done;
     }
-    fd = -1;
     if (rename(tmp, path) != 0) {
         err_set(e, ERR_FAIL, "cannot replace %s: %s", path, strerror(errno));
         goto done;

@@ -2,6 +2,7 @@
 #include "store/store_driver.h"
 #include "util/util_alloc.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -37,6 +38,30 @@ static void stop_server(void)
     g_pid = 0;
 }
 
+/* A watchdog child stops the server if this process dies without its teardown (crash, abort):
+ * it waits for EOF on a pipe and then stops the PID in DIR/server.pid if that file remains. */
+static void start_watchdog(void)
+{
+    int p[2];
+    if (pipe(p) != 0) return;
+    pid_t c = fork();
+    if (c < 0) { close(p[0]); close(p[1]); return; }
+    if (c == 0) {
+        close(p[1]);
+        char ch;
+        while (read(p[0], &ch, 1) > 0) {}
+        char path[128];
+        snprintf(path, sizeof path, "%s/server.pid", g_dir);
+        FILE *f = fopen(path, "r");
+        int pid = 0;
+        if (f && fscanf(f, "%d", &pid) == 1 && pid > 0) kill(pid, SIGINT);
+        if (f) fclose(f);
+        _exit(0);
+    }
+    close(p[0]);   /* the write end stays open (and is inherited by nothing else) until we exit */
+    fcntl(p[1], F_SETFD, FD_CLOEXEC);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -68,10 +93,12 @@ static int group_setup(void **state)
     FILE *f = fopen(path, "r");
     if (!f || fscanf(f, "%d", &g_pid) != 1) { if (f) fclose(f); return -1; }
     fclose(f);
+    start_watchdog();
     g_available = true;
     err e = {0};
     if (D->open(PG_URL, PG_PASS, false, &g_db, &e) != 0) {
         fprintf(stderr, "open: %s\n", e.msg);
+        stop_server();
         return -1;
     }
     return 0;
@@ -82,7 +109,7 @@ static int group_teardown(void **state)
     (void)state;
     D->close(g_db);
     stop_server();
-    if (g_dir[0]) {
+    if (g_dir[0]) {   /* removing server.pid also tells the watchdog there is nothing to stop */
         char cmd[160];
         snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
         if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", g_dir);
@@ -202,7 +229,7 @@ static void test_types_roundtrip(void **state)
     D->finalize(s);
 
     /* NULL blob, booleans and counts */
-    s = prep("SELECT CAST(? AS BYTEA), count(*) > 0, count(*) FROM t_types");
+    s = prep("SELECT CAST(? AS BYTEA), count(*) > 0, count(*), sum(id), CAST(1.5 AS NUMERIC) FROM t_types");
     D->bind_blob(s, 1, NULL, 0);
     assert_int_equal(step(s), DB_ROW);
     assert_int_equal(D->column_type(s, 0), DB_NULL);
@@ -211,6 +238,10 @@ static void test_types_roundtrip(void **state)
     assert_int_equal(len, 0);
     assert_int_equal(D->column_int64(s, 1), 1);
     assert_int_equal(D->column_int64(s, 2), 3);
+    assert_int_equal(D->column_type(s, 3), DB_INTEGER);   /* sum(bigint) is NUMERIC on PostgreSQL */
+    assert_int_equal(D->column_int64(s, 3), 6);
+    assert_int_equal(D->column_type(s, 4), DB_TEXT);
+    assert_string_equal(D->column_text(s, 4), "1.5");
     D->finalize(s);
 
     /* text with a NUL byte cannot be stored in PostgreSQL text: refused, not truncated */
@@ -403,20 +434,32 @@ static void test_server_gone(void **state)
 {
     (void)state;
     NEED_PG();
-    db_stmt *s = prep("SELECT 1");
+    /* the server goes away in the middle of a scan */
+    db_stmt *scan = prep("SELECT k, payload FROM t_big ORDER BY k");
+    for (int i = 0; i < 10; i++) assert_int_equal(step(scan), DB_ROW);
     stop_server();
     err e = {0};
-    int rc = D->step(s, &e);
+    int rc, rows = 10;
+    while ((rc = D->step(scan, &e)) == DB_ROW) rows++;
     assert_int_equal(rc, ERR_RETRY);
+    assert_true(rows < 200000);
     assert_non_null(strstr(e.msg, "lost the connection to PostgreSQL at 127.0.0.1:" PG_PORT));
     assert_non_null(strstr(e.msg, "the run will resume next time"));
-    D->finalize(s);
+    D->finalize(scan);
+    /* and every later call fails fast with the same kind of error */
     err_clear(&e);
     assert_int_equal(D->exec(g_db, "SELECT 1", &e), ERR_RETRY);
+    assert_non_null(strstr(e.msg, "lost the connection"));
     assert_int_equal(D->rollback(g_db, &e), 0);
-    s = NULL;
+    db_stmt *s = NULL;
     assert_int_equal(D->prepare(g_db, "SELECT 2", &s, &e), ERR_RETRY);
     assert_null(s);
+    /* a fresh open reports the server as unreachable (retry later), naming it */
+    db *d2 = NULL;
+    err_clear(&e);
+    assert_int_equal(D->open(PG_URL, PG_PASS, false, &d2, &e), ERR_RETRY);
+    assert_non_null(strstr(e.msg, "127.0.0.1:" PG_PORT "/testdb"));
+    assert_null(strstr(e.msg, PG_PASS));
 }
 
 int main(void)

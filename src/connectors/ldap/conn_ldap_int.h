@@ -204,6 +204,17 @@ int conn_ad_dirsync_current_cookie(conn *c, const char *partition, buf *cookie_o
 int conn_ldap_full_import(conn *c, const char *partition, const conn_sink *sink, buf *cookie_out, err *e);
 int conn_ldap_delta_import(conn *c, const char *partition, const void *cookie, size_t cookie_len,
                            const conn_sink *sink, buf *cookie_out, err *e);
+/* RFC 4533 (conn_ldap_syncrepl.c): cookie "sync:<server cookie>" of the current state; delta since it. */
+int conn_ldap_sync_current_cookie(conn *c, const char *partition, buf *cookie_out, err *e);
+int conn_ldap_sync_delta(conn *c, const char *partition, const void *cookie, size_t cookie_len,
+                         const conn_sink *sink, buf *cookie_out, err *e);
+/* modifyTimestamp watermark (conn_ldap_tsdelta.c): cookie "ts:YYYYmmddHHMMSSZ". */
+int conn_ldap_ts_current_cookie(conn *c, buf *cookie_out);
+int conn_ldap_ts_delta(conn *c, const char *partition, const void *cookie, size_t cookie_len,
+                       const conn_sink *sink, buf *cookie_out, err *e);
+/* Pages through every base of the resolved OU scope, reporting each object as ADD and
+   checkpointing (without cookie) after each page. */
+int conn_ldap_paged_full(conn *c, const char *partition, const conn_sink *sink, err *e);
 /* Reports one object (ADD, full attributes) if it is in scope and has an anchor. */
 int conn_ldap_report_full(conn *c, const conn_sink *sink, conn_change change, ldap_entry *ent, err *e);
 

@@ -38,13 +38,14 @@ static const opt_def opt_table[] = {
 
 static const char ad_default_filter[] =
     "(|(objectClass=user)(objectClass=group)(objectClass=contact)(objectClass=organizationalUnit))";
-/* Attributes whose values are not replicated (DirSync never reports them) or that only
+/* Attributes whose values are not replicated or are back links (DirSync never reports
+ * them: memberOf) or that only
  * describe the object's storage: importing them would make every full import differ
  * from the deltas before it. distinguishedName duplicates the object's DN. */
 static const char ad_default_ignore[] =
     "nTSecurityDescriptor,parentGUID,instanceType,whenChanged,uSNChanged,uSNCreated,"
     "dSCorePropagationData,replPropertyMetaData,distinguishedName,lastLogon,lastLogonTimestamp,"
-    "logonCount,badPwdCount,badPasswordTime,lastLogoff,objectCategory";
+    "logonCount,badPwdCount,badPasswordTime,lastLogoff,objectCategory,memberOf";
 
 const char *conn_ldap_opt(const conn_config *cfg, const char *key, const char *def)
 {

@@ -34,11 +34,13 @@ int ldif_reader_open(const char *path, ldif_reader **out, err *e);
 ldif_reader *ldif_reader_from_stream(FILE *f, const char *name);
 /* Reads the next entry into ent (previous content cleared). Returns 1 with an entry, 0 at the
    end of the file, or a negative ERR_* (ERR_CORRUPT for malformed input, message
-   "FILE line N: ...") after which the reader must not be used. Change records (changetype:),
+   "FILE line N: ...") after which the reader must not be used; ent may then hold part of the
+   entry (release it with ldif_entry_free as usual). Change records (changetype:),
    `:<` URL values and invalid base64 or UTF-8 are errors. */
 int ldif_reader_next(ldif_reader *r, ldif_entry *ent, err *e);
 void ldif_reader_close(ldif_reader *r);   /* accepts NULL */
-void ldif_entry_clear(ldif_entry *ent);   /* frees members, keeps ent reusable */
+void ldif_entry_clear(ldif_entry *ent);   /* frees the values, keeps ent reusable */
+void ldif_entry_free(ldif_entry *ent);    /* frees everything ent holds (ent itself is the caller's) */
 
 /* Appends "name: value\n" (or "name:: base64\n" when the value is not a SAFE-STRING per
    RFC 2849 section 2 / note 8, e.g. non-ASCII, leading space/colon/<, trailing space, CR/LF/NUL),

@@ -57,29 +57,33 @@ static void set_anchor(conn_export_item *it, const char *id)
     it->new_anchor_len = strlen(id);
 }
 
-static void answer_match(conn *c, scim_job *j, const json_t *body)
+/* The soft-match attribute for a kind: groups have no userName, their unique name is displayName. */
+static const char *match_attr(const conn *c, scim_kind k)
 {
-    const json_t *res = json_object_get(body, "Resources");
-    const json_t *tot = json_object_get(body, "totalResults");
-    size_t n = json_is_array(res) ? json_array_size(res) : 0;
-    if (json_is_integer(tot) && (size_t)json_integer_value(tot) > n)
-        n = (size_t)json_integer_value(tot);
-    if (n == 0) {
+    const char *ma = c->match_attr;
+    if (ma && k == SCIM_GROUP && !strcmp(ma, "userName"))
+        ma = "displayName";
+    return ma;
+}
+
+/* Settles a soft match from the resources found (nfound of them; res0 is the first). */
+static void match_settle(conn *c, scim_job *j, size_t nfound, const json_t *res0)
+{
+    if (nfound == 0) {
         j->step = JS_POST;
         return;
     }
-    if (n > 1) {
+    if (nfound > 1) {
         scim_job_finish(j, CONN_EXPORT_ERROR,
-                        "soft match of %s \"%s\" is ambiguous: %zu SCIM %s have %s equal to it; remove the duplicates "
-                        "on the server or set option match_attribute",
-                        scim_kind_type(j->kind), j->label, n, scim_kind_endpoint(j->kind), c->match_attr);
+                        "soft match of %s \"%s\" is ambiguous: %zu SCIM %s have the same %s; remove the duplicates "
+                        "on the server or change option match_attribute",
+                        scim_kind_type(j->kind), j->label, nfound, scim_kind_endpoint(j->kind), match_attr(c, j->kind));
         return;
     }
-    const json_t *r0 = json_array_get(res, 0);
     attrs *cur = attrs_new();
     const char *id = NULL;
     err e = {0};
-    if (scim_map_from_json(j->kind, r0, cur, &id, &e) != 0 || !id) {
+    if (scim_map_from_json(j->kind, res0, cur, &id, &e) != 0 || !id) {
         scim_job_finish(j, CONN_EXPORT_ERROR, "soft match of %s \"%s\": the server returned a resource without id",
                         scim_kind_type(j->kind), j->label);
         goto done;
@@ -104,6 +108,16 @@ static void answer_match(conn *c, scim_job *j, const json_t *body)
     json_decref(patch);
 done:
     attrs_free(cur);
+}
+
+static void answer_match(conn *c, scim_job *j, const json_t *body)
+{
+    const json_t *res = json_object_get(body, "Resources");
+    const json_t *tot = json_object_get(body, "totalResults");
+    size_t n = json_is_array(res) ? json_array_size(res) : 0;
+    if (json_is_integer(tot) && json_integer_value(tot) > 0 && (size_t)json_integer_value(tot) > n)
+        n = (size_t)json_integer_value(tot);
+    match_settle(c, j, n, json_array_get(res, 0));
 }
 
 void scim_job_answer(conn *c, scim_job *j, long status, const json_t *body, const char *describe)
@@ -202,9 +216,7 @@ static void job_prepare(conn *c, scim_job *j)
         }
         j->body = json_dumps(res, JSON_COMPACT);
         json_decref(res);
-        const char *ma = c->match_attr;
-        if (ma && j->kind == SCIM_GROUP && !strcmp(ma, "userName"))
-            ma = "displayName";
+        const char *ma = match_attr(c, j->kind);
         j->step = ma && it->full && attrs_get_str(it->full, ma) ? JS_MATCH : JS_POST;
         return;
     }
@@ -246,9 +258,7 @@ static void job_prepare(conn *c, scim_job *j)
 
 static char *match_url(conn *c, const scim_job *j)
 {
-    const char *ma = c->match_attr;
-    if (j->kind == SCIM_GROUP && !strcmp(ma, "userName"))
-        ma = "displayName";
+    const char *ma = match_attr(c, j->kind);
     buf f = BUF_INIT;
     buf_printf(&f, "%s eq ", ma);
     scim_filter_quote(&f, attrs_get_str(j->it->full, ma));
@@ -314,6 +324,114 @@ static int send_step(conn *c, scim_job **jobs, size_t n, scim_step lo, scim_step
     return rc;
 }
 
+#define MATCH_GROUP 50
+#define MATCH_FILTER_MAX 4000
+
+/* A top-level string attribute of a resource, name compared case-insensitively. */
+static const char *res_str(const json_t *res, const char *name)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)res, k, v) {
+        if (!strcasecmp(k, name))
+            return json_string_value(v);
+    }
+    return NULL;
+}
+
+/* Soft match of many adds with one GET per group of up to MATCH_GROUP objects
+   (filter=externalId eq "a" or externalId eq "b" ...). Jobs a group could not settle (server
+   refused the filter, capped the page, failed) keep JS_MATCH for one GET each. */
+static int match_grouped(conn *c, scim_job **jobs, size_t n, err *e)
+{
+    size_t ng = 0, *gfirst = xcalloc(n + 1, sizeof *gfirst), *gcount = xcalloc(n + 1, sizeof *gcount);
+    scim_job **order = xcalloc(n + 1, sizeof *order);
+    size_t no = 0;
+    scim_req *reqs = xcalloc(n + 1, sizeof *reqs);
+    scim_req **rp = xcalloc(n + 1, sizeof *rp);
+    for (int kind = SCIM_USER; kind <= SCIM_GROUP; kind++) {
+        buf f = BUF_INIT;
+        size_t start = no;
+        for (size_t i = 0; i <= n; i++) {
+            scim_job *j = i < n ? jobs[i] : NULL;
+            bool take = j && j->step == JS_MATCH && (int)j->kind == kind;
+            bool flush = no > start && (!j || (take && (no - start >= MATCH_GROUP || f.len > MATCH_FILTER_MAX)));
+            if (flush) {
+                char *esc = scim_escape(f.data, f.len);
+                scim_req_init(&reqs[ng], "GET", xasprintf("%s/%s?filter=%s&count=%zu", c->base,
+                              scim_kind_endpoint((scim_kind)kind), esc, 2 * (no - start) + 1), NULL, ng);
+                free(esc);
+                rp[ng] = &reqs[ng];
+                gfirst[ng] = start;
+                gcount[ng] = no - start;
+                ng++;
+                start = no;
+                buf_reset(&f);
+            }
+            if (!take)
+                continue;
+            const char *ma = match_attr(c, j->kind);
+            buf_printf(&f, "%s%s eq ", f.len ? " or " : "", ma);
+            scim_filter_quote(&f, attrs_get_str(j->it->full, ma));
+            order[no++] = j;
+        }
+        buf_free(&f);
+    }
+    int rc = ng ? scim_http_run(c, rp, ng, e) : 0;
+    for (size_t g = 0; g < ng; g++) {
+        scim_req *r = &reqs[g];
+        json_t *body = NULL;
+        if (r->skipped)
+            goto next;   /* the run stopped: the caller reports these pending */
+        if (r->curl_code || r->status == 429 || r->status >= 500) {
+            /* retried already: settle the group now rather than wait again one by one */
+            char *d = scim_http_describe(r);
+            for (size_t q = gfirst[g]; q < gfirst[g] + gcount[g]; q++) {
+                if (r->curl_code)
+                    answer_failed(order[q], r);
+                else
+                    scim_job_answer(c, order[q], r->status, NULL, d);
+            }
+            free(d);
+            goto next;
+        }
+        if (r->status == 400)
+            c->or_match_broken = true;   /* filter with "or" refused: one GET per object */
+        if (r->status != 200)
+            goto next;
+        json_error_t je;
+        body = json_loadb(r->resp.data, r->resp.len, 0, &je);
+        const json_t *res = json_object_get(body, "Resources"), *tot = json_object_get(body, "totalResults");
+        if (!json_is_integer(tot) || (res && !json_is_array(res)) ||
+            (size_t)json_integer_value(tot) > json_array_size(res))
+            goto next;   /* capped or odd answer: one GET per object instead */
+        for (size_t q = gfirst[g]; q < gfirst[g] + gcount[g]; q++) {
+            scim_job *j = order[q];
+            const char *ma = match_attr(c, j->kind), *want = attrs_get_str(j->it->full, ma);
+            bool exact = !strcmp(ma, "externalId");   /* caseExact in RFC 7643 4.1 */
+            size_t nf = 0, k;
+            const json_t *first = NULL, *x;
+            json_array_foreach(res, k, x) {
+                const char *v = res_str(x, ma);
+                if (v && (exact ? !strcmp(v, want) : !strcasecmp(v, want))) {
+                    if (!nf++)
+                        first = x;
+                }
+            }
+            match_settle(c, j, nf, first);
+        }
+    next:
+        json_decref(body);
+        scim_req_free(r);
+    }
+    free(gfirst);
+    free(gcount);
+    free(order);
+    free(reqs);
+    free(rp);
+    return rc;
+}
+
 int scim_export_batch(conn *c, conn_export_item *items, size_t n, err *e)
 {
     int rc = 0;
@@ -324,7 +442,13 @@ int scim_export_batch(conn *c, conn_export_item *items, size_t n, err *e)
         jp[i] = &jobs[i];
         job_prepare(c, &jobs[i]);
     }
-    /* 1: soft match of adds */
+    /* 1: soft match of adds: grouped, then one by one for what a group could not settle */
+    size_t nmatch = 0;
+    for (size_t i = 0; i < n; i++)
+        if (jobs[i].step == JS_MATCH)
+            nmatch++;
+    if (nmatch > 1 && !c->or_match_broken && (rc = match_grouped(c, jp, n, e)) != 0)
+        goto done;
     if ((rc = send_step(c, jp, n, JS_MATCH, JS_MATCH, e)) != 0)
         goto done;
     /* 2: writes, through /Bulk when the server offers it and it is worth it */

@@ -4,6 +4,7 @@
  * and an oauth2 token is refreshed once on 401. */
 #include "connectors/scim/conn_scim_int.h"
 #include "util/util_alloc.h"
+#include "util/util_log.h"
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -336,6 +337,9 @@ int scim_http_run(conn *c, scim_req **reqs, size_t n, err *e)
             if (stop && (r->status == 401 || r->status == 403 || transport_unreachable(r->curl_code)))
                 r->skipped = true;
             if (!stop && delay >= 0) {
+                log_debug("SCIM %s %s: %s%ld, attempt %d, retrying in %.0f ms", r->method, r->url,
+                          r->curl_code ? "transport error " : "HTTP ", r->curl_code ? (long)r->curl_code : r->status,
+                          r->attempts, delay);
                 r->waited_ms += delay;
                 r->not_before = scim_now_ms() + delay;
                 r->state = RS_WAIT;

@@ -56,6 +56,7 @@ struct conn {
     bool bulk_supported;
     int bulk_max_ops;
     long bulk_max_payload;
+    bool or_match_broken;   /* the server refused an OR filter: soft match one GET per object */
 };
 
 /* Fills c->auth from cfg/secret and, for oauth2, fetches the first token. secret is borrowed

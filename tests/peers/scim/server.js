@@ -13,6 +13,7 @@
 //                            "delay_ms":0}  -> the next matching requests get that status (list or single object)
 //     DELETE /admin/faults  clear all faults
 //     GET    /admin/stats   {"requests":{"POST /Users":n,...},"status":{"201":n},"writes":{"create Users":n,...},
+//                            "patch_ops":{"add members":n,"remove members[filter]":n,...},
 //                            "faults_injected":n,"users":n,"groups":n}
 //     DELETE /admin/stats   reset counters
 //     POST   /admin/reset   drop every resource and counter
@@ -36,7 +37,7 @@ const LIST_ID = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 // ---------- counters ----------
 let stats;
-function resetStats() { stats = {requests: {}, status: {}, writes: {}, faults_injected: 0}; }
+function resetStats() { stats = {requests: {}, status: {}, writes: {}, patch_ops: {}, faults_injected: 0}; }
 resetStats();
 const bump = (o, k) => { o[k] = (o[k] || 0) + 1; };
 
@@ -207,10 +208,21 @@ app.post("/oauth/token", express.urlencoded({extended: false}), (req, res) => {
   res.json({access_token: t, token_type: "Bearer", expires_in: oauthTtl});
 });
 
+// PatchOp operations by op and path ("remove members[filter]"), also inside Bulk, so tests can
+// assert what kind of change was sent (e.g. never a full replace of members).
+function countPatchOps(body) {
+  for (const o of Array.isArray(body?.Operations) ? body.Operations : [])
+    bump(stats.patch_ops, `${String(o.op).toLowerCase()} ${String(o.path ?? "").replace(/\[.*\]/, "[filter]")}`.trim());
+}
+app.use("/scim/v2", express.json({type: ["application/scim+json", "application/json"], limit: "2mb"}));
 // Counters, fault injection and the ListResponse startIndex fix, in front of the SCIM routers.
 app.use("/scim/v2", (req, res, next) => {
   const key = `${req.method} ${pathKey(req.path)}`;
   bump(stats.requests, key);
+  if (req.method === "PATCH") countPatchOps(req.body);
+  if (req.method === "POST" && pathKey(req.path) === "/Bulk")
+    for (const op of Array.isArray(req.body?.Operations) ? req.body.Operations : [])
+      if (String(op.method).toUpperCase() === "PATCH") countPatchOps(op.data);
   res.on("finish", () => bump(stats.status, String(res.statusCode)));
   const send = res.send.bind(res);
   res.send = (body) => {

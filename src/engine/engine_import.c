@@ -1,0 +1,277 @@
+/* Import driver: streams a connector's objects into its connector space. A page of objects
+ * and the watermark that covers it commit in one transaction, so a failed run never advances
+ * a cookie past data it did not store; re-running re-stages idempotently. */
+#include "engine/engine.h"
+#include "engine/engine_config.h"
+#include "engine/engine_progress.h"
+#include "util/util_alloc.h"
+#include "util/util_log.h"
+#include <stdlib.h>
+#include <string.h>
+
+#define IMPORT_COMMIT_EVERY 2000   /* objects per transaction when the connector gives no cookie */
+
+typedef struct import_ctx {
+    engine *en;
+    const store_connector *sc;
+    const char *partition;
+    int64_t run_id;
+    bool full;
+    engine_stats *st;
+    size_t since_commit;
+    progress pr;
+    /* RFC 4533 present phase: anchors named as still present */
+    bool present_mode;
+} import_ctx;
+
+static void apply_values(attrs *target, const attrs *delta, bool add)
+{
+    for (size_t i = 0; delta && i < delta->n; i++) {
+        const attr *d = &delta->a[i];
+        attr *t = add ? attrs_get_or_add(target, d->name, d->type) : attrs_get(target, d->name);
+        if (!t) continue;
+        for (size_t k = 0; k < d->nvals; k++) {
+            if (add) attr_add_unique(t, d->vals[k].data, d->vals[k].len);
+            else attr_remove_value(t, d->vals[k].data, d->vals[k].len);
+        }
+        if (!add && t->nvals == 0) attrs_remove(target, d->name);
+    }
+}
+
+static int commit_page(import_ctx *c, const void *cookie, size_t len, bool have_cookie, err *e)
+{
+    int rc = 0;
+    if (have_cookie && cookie && !c->full) rc = store_watermark_set(c->en->st, c->sc->id, c->partition, cookie, len, e);
+    if (rc == 0) rc = store_commit(c->en->st, e);
+    if (rc == 0) rc = store_begin(c->en->st, e);
+    c->since_commit = 0;
+    return rc;
+}
+
+static int on_object(void *ctx, const conn_object *o, err *e)
+{
+    import_ctx *c = ctx;
+    store *s = c->en->st;
+    cs_object *cs = NULL;
+    int rc = 0;
+    c->st->seen++;
+    progress_tick(&c->pr, (size_t)c->st->seen);
+    if (!o->anchor || !o->anchor_len) {
+        c->st->warnings++;
+        store_run_error(s, c->run_id, o->dn, NULL, 0, "import-warning", "object without anchor skipped", NULL);
+        return 0;
+    }
+    rc = store_cs_get_by_anchor(s, c->sc->id, o->anchor, o->anchor_len, &cs, e);
+    if (rc == ERR_NOTFOUND) rc = 0, err_clear(e);
+    if (rc) return rc;
+
+    if (o->change == CONN_CHANGE_DELETE) {
+        if (cs && !(cs->flags & CS_F_DELETED)) {
+            cs->flags |= CS_F_PENDING_IMPORT | CS_F_DELETED;
+            cs->seen_run = c->run_id;
+            rc = store_cs_save(s, cs, e);
+            c->st->deletes++;
+        }
+        goto done;
+    }
+    if (!cs) {
+        cs = xcalloc(1, sizeof *cs);
+        cs->connector_id = c->sc->id;
+        cs->anchor = xmemdup(o->anchor, o->anchor_len);
+        cs->anchor_len = o->anchor_len;
+        cs->dn = o->dn ? xstrdup(o->dn) : NULL;
+        cs->object_type = xstrdup(o->object_type ? o->object_type : "");
+        cs->attrs = o->attrs ? attrs_clone(o->attrs) : attrs_new();
+        if (o->attrs_are_delta) {
+            apply_values(cs->attrs, o->removed_values, false);
+            apply_values(cs->attrs, o->added_values, true);
+        }
+        cs->flags = CS_F_PENDING_IMPORT;
+        cs->seen_run = c->run_id;
+        rc = store_cs_save(s, cs, e);
+        c->st->adds++;
+        goto done;
+    }
+    /* Existing object: apply and compare, so an unchanged object costs no sync work. */
+    attrs *next;
+    if (o->attrs_are_delta) {
+        next = attrs_clone(cs->attrs);
+        for (size_t i = 0; o->attrs && i < o->attrs->n; i++) {
+            const attr *a = &o->attrs->a[i];
+            attr *t = attrs_put(next, a->name, a->type);
+            for (size_t k = 0; k < a->nvals; k++) attr_add(t, a->vals[k].data, a->vals[k].len);
+            if (!a->nvals) attrs_remove(next, a->name);
+        }
+        apply_values(next, o->removed_values, false);
+        apply_values(next, o->added_values, true);
+    } else {
+        next = o->attrs ? attrs_clone(o->attrs) : attrs_new();
+    }
+    bool dn_changed = o->dn && (!cs->dn || strcmp(o->dn, cs->dn) != 0);
+    bool type_changed = o->object_type && strcmp(o->object_type, cs->object_type) != 0;
+    bool was_deleted = (cs->flags & CS_F_DELETED) != 0;
+    bool changed = dn_changed || type_changed || was_deleted || !attrs_equal(next, cs->attrs);
+    cs->seen_run = c->run_id;
+    if (changed) {
+        attrs_free(cs->attrs);
+        cs->attrs = next;
+        next = NULL;
+        if (dn_changed) {
+            free(cs->dn);
+            cs->dn = xstrdup(o->dn);
+            c->st->renames++;
+        }
+        if (type_changed) {
+            free(cs->object_type);
+            cs->object_type = xstrdup(o->object_type);
+        }
+        cs->flags = (cs->flags & ~CS_F_DELETED) | CS_F_PENDING_IMPORT;
+        c->st->updates++;
+    } else {
+        c->st->unchanged++;
+    }
+    /* A confirming import: whatever the directory now holds is the truth; the next sync
+       compares it with the desired state and re-sends what did not arrive. */
+    if (cs->flags & CS_F_EXPORTED) {
+        cs->flags &= ~CS_F_EXPORTED;
+        if (!changed) cs->export_attempts = 0;
+    }
+    attrs_free(next);
+    rc = store_cs_save(s, cs, e);
+done:
+    cs_object_free(cs);
+    if (rc == 0 && ++c->since_commit >= IMPORT_COMMIT_EVERY && c->full) rc = commit_page(c, NULL, 0, false, e);
+    if (rc == 0 && c->en->stop && *c->en->stop) rc = err_set(e, ERR_RETRY, "stopped by a signal; the run resumes next time");
+    return rc;
+}
+
+static int on_checkpoint(void *ctx, const void *cookie, size_t len, err *e)
+{
+    import_ctx *c = ctx;
+    return commit_page(c, cookie, len, cookie != NULL, e);
+}
+
+static void on_warning(void *ctx, const char *dn, const char *message)
+{
+    import_ctx *c = ctx;
+    c->st->warnings++;
+    log_warn("import %s: %s: %s", c->sc->name, dn ? dn : "(no DN)", message);
+    store_run_error(c->en->st, c->run_id, dn, NULL, 0, "import-warning", message, NULL);
+}
+
+static void on_progress(void *ctx, size_t n)
+{
+    import_ctx *c = ctx;
+    progress_tick(&c->pr, n);
+}
+
+/* Present phase (RFC 4533): the connector names every object that still exists; seen_run
+   marks them, and present_done deletes the rest of the partition. */
+static int on_present(void *ctx, const void *anchor, size_t len, err *e)
+{
+    import_ctx *c = ctx;
+    cs_object *cs = NULL;
+    c->present_mode = true;
+    int rc = store_cs_get_by_anchor(c->en->st, c->sc->id, anchor, len, &cs, e);
+    if (rc == ERR_NOTFOUND) return err_clear(e), 0;
+    if (rc) return rc;
+    cs->seen_run = c->run_id;
+    rc = store_cs_save(c->en->st, cs, e);
+    cs_object_free(cs);
+    return rc;
+}
+
+struct unseen_ctx {
+    import_ctx *c;
+    int64_t *ids;
+    size_t n, cap;
+};
+
+static int collect_unseen(void *ctx, cs_object *o, err *e)
+{
+    struct unseen_ctx *u = ctx;
+    if (o->flags & (CS_F_DELETED | CS_F_PROVISIONAL)) return 0;
+    if (u->c->partition && *u->c->partition && o->dn && !rule_dn_has_suffix(o->dn, u->c->partition)) return 0;
+    if (u->n == u->cap) {
+        u->cap = u->cap ? u->cap * 2 : 256;
+        u->ids = xrealloc(u->ids, u->cap * sizeof(int64_t));
+    }
+    u->ids[u->n++] = o->id;
+    return 0;
+}
+
+/* Marks every object of the partition not seen in this run as deleted. */
+static int mark_unseen_deleted(import_ctx *c, err *e)
+{
+    struct unseen_ctx u = {c, NULL, 0, 0};
+    int rc = store_cs_each(c->en->st, c->sc->id, STORE_CS_UNSEEN, c->run_id, collect_unseen, &u, e);
+    for (size_t i = 0; rc == 0 && i < u.n; i++) {
+        cs_object *cs = NULL;
+        rc = store_cs_get_by_id(c->en->st, u.ids[i], &cs, e);
+        if (rc) break;
+        cs->flags |= CS_F_PENDING_IMPORT | CS_F_DELETED;
+        rc = store_cs_save(c->en->st, cs, e);
+        cs_object_free(cs);
+        c->st->deletes++;
+    }
+    free(u.ids);
+    return rc;
+}
+
+static int on_present_done(void *ctx, err *e)
+{
+    import_ctx *c = ctx;
+    return mark_unseen_deleted(c, e);
+}
+
+int engine_import(engine *en, const store_connector *sc, bool full, int64_t run_id, engine_stats *st, err *e)
+{
+    const conn_ops *ops = NULL;
+    conn *cn = NULL;
+    conn_config *cfg = NULL;
+    int rc = engine_conn_open(sc, en->key, en->server_id, &ops, &cn, e);
+    if (rc) return rc;
+    rc = engine_conn_config(sc, &cfg, e);
+    if (rc) goto done;
+    if (!full && !ops->delta_import) full = true;   /* e.g. SCIM: every import is a full (confirming) import */
+    size_t nparts = cfg->npartitions ? cfg->npartitions : 1;
+    for (size_t p = 0; p < nparts && rc == 0; p++) {
+        const char *part = cfg->npartitions ? cfg->partitions[p] : "";
+        import_ctx c = {.en = en, .sc = sc, .partition = part, .run_id = run_id, .full = full, .st = st};
+        progress_init(&c.pr, en->progress, sc->name, full ? "full import" : "delta import");
+        conn_sink sink = {.ctx = &c, .object = on_object, .checkpoint = on_checkpoint, .warning = on_warning,
+                          .progress = on_progress, .present = on_present, .present_done = on_present_done};
+        buf cookie = BUF_INIT;
+        void *old = NULL;
+        size_t oldlen = 0;
+        bool part_full = full;
+        if (!part_full) {
+            rc = store_watermark_get(en->st, sc->id, part, &old, &oldlen, e);
+            if (rc) break;
+            if (!old || !oldlen) part_full = true, c.full = true;   /* no watermark yet */
+        }
+        rc = store_begin(en->st, e);
+        if (rc == 0) {
+            if (part_full) rc = ops->full_import(cn, part, &sink, &cookie, e);
+            else rc = ops->delta_import(cn, part, old, oldlen, &sink, &cookie, e);
+        }
+        if (rc == 0 && part_full) rc = mark_unseen_deleted(&c, e);
+        if (rc == 0 && cookie.len) rc = store_watermark_set(en->st, sc->id, part, cookie.data, cookie.len, e);
+        if (rc == 0) rc = store_commit(en->st, e);
+        else store_rollback(en->st);
+        progress_done(&c.pr, (size_t)st->seen);
+        if (rc == ERR_CORRUPT && !part_full) {
+            /* The directory rejected the cookie: flag a full import rather than failing every cycle. */
+            store_connector_set_flags(en->st, sc->id, 1, -1, NULL);
+            err_prefix(e, "the directory rejected the stored watermark of partition '%s'; connector '%s' is now "
+                       "flagged for a full import (`idsync run %s full-import` or the next cycle)", part, sc->name, sc->name);
+        }
+        free(old);
+        buf_free(&cookie);
+    }
+    if (rc == 0 && full) rc = store_connector_set_flags(en->st, sc->id, 0, -1, e);
+done:
+    conn_config_free(cfg);
+    if (ops && cn) ops->close(cn);
+    return rc;
+}

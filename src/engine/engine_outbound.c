@@ -1,0 +1,313 @@
+/* Outbound synchronization: for one metaverse object and every target connector, provision,
+ * update or deprovision its connector-space object and record the pending export as the exact
+ * difference between the desired state and the connector-space copy. */
+#include "engine/engine_flow.h"
+#include "engine/engine_sync_int.h"
+#include "util/util_alloc.h"
+#include "util/util_log.h"
+#include "util/util_uuid.h"
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define PROVISIONAL_PREFIX "provisional:"
+
+struct linked_ctx {
+    cs_object **v;
+    size_t n;
+};
+
+static int collect_linked(void *ctx, cs_object *o, err *e)
+{
+    struct linked_ctx *l = ctx;
+    l->v = xrealloc(l->v, (l->n + 1) * sizeof *l->v);
+    /* the callback's object is borrowed: keep our own copy */
+    cs_object *c = xcalloc(1, sizeof *c);
+    *c = *o;
+    c->anchor = xmemdup(o->anchor, o->anchor_len ? o->anchor_len : 1);
+    c->dn = o->dn ? xstrdup(o->dn) : NULL;
+    c->object_type = xstrdup(o->object_type);
+    c->attrs = attrs_clone(o->attrs);
+    c->export_attrs = o->export_attrs ? attrs_clone(o->export_attrs) : NULL;
+    c->export_dn = o->export_dn ? xstrdup(o->export_dn) : NULL;
+    c->export_error = o->export_error ? xstrdup(o->export_error) : NULL;
+    l->v[l->n++] = c;
+    return 0;
+}
+
+static bool is_target_rule(const rule *r, const store_connector *t, const mv_object *mv)
+{
+    if (r->direction != RULE_OUTBOUND || !r->enabled) return false;
+    return rule_applies_to(r, t->name, t->type, mv->object_type);
+}
+
+static bool has_inbound(sync_ctx *x, const store_connector *c)
+{
+    for (size_t i = 0; i < x->rules->n; i++) {
+        const rule *r = x->rules->rules[i];
+        if (!r->enabled || r->direction != RULE_INBOUND) continue;
+        if (strcmp(r->connector, "*") == 0 ? (strcmp(r->connector_type, "*") == 0 || strcasecmp(r->connector_type, c->type) == 0)
+                                           : strcmp(r->connector, c->name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* MV ids in reference values -> the target's own reference (SCIM id or DN); values whose
+   target object does not exist yet (or is not exported yet) are dropped and reported. */
+static void resolve_outbound_refs(sync_ctx *x, const store_connector *t, attr *a, bool *unresolved)
+{
+    size_t w = 0;
+    bool by_anchor = strcmp(t->type, "scim") == 0;
+    for (size_t i = 0; i < a->nvals; i++) {
+        int64_t m = strtoll(a->vals[i].data, NULL, 10);
+        struct linked_ctx l = {0};
+        err e2 = {0};
+        char *val = NULL;
+        size_t vlen = 0;
+        if (m > 0 && store_cs_each(x->en->st, 0, STORE_CS_JOINED_TO, m, collect_linked, &l, &e2) == 0) {
+            for (size_t k = 0; k < l.n && !val; k++) {
+                cs_object *c = l.v[k];
+                if (c->connector_id != t->id || (c->flags & (CS_F_PROVISIONAL | CS_F_DELETED))) continue;
+                if (by_anchor) val = xstrndup(c->anchor, c->anchor_len), vlen = strlen(val);
+                else if (c->dn) val = xstrdup(c->dn), vlen = strlen(val);
+            }
+        }
+        for (size_t k = 0; k < l.n; k++) cs_object_free(l.v[k]);
+        free(l.v);
+        free(a->vals[i].data);
+        if (!val) {
+            *unresolved = true;
+            continue;
+        }
+        a->vals[w].data = val;
+        a->vals[w].len = vlen;
+        w++;
+    }
+    a->nvals = w;
+}
+
+/* desired vs current: the attributes to send (changed values) plus the clear list. */
+static attrs *export_diff(const attrs *desired, const attrs *managed, const attrs *current)
+{
+    attrs *d = attrs_new();
+    for (size_t i = 0; i < desired->n; i++) {
+        const attr *want = &desired->a[i];
+        if (strcasecmp(want->name, "dn") == 0) continue;
+        const attr *have = attrs_get(current, want->name);
+        if (have && attr_equal(want, have)) continue;
+        if (have && have->type != want->type && have->nvals == want->nvals) {
+            /* Same values under another type (e.g. a string imported for an integer): compare as text. */
+            bool same = true;
+            for (size_t k = 0; k < want->nvals && same; k++)
+                same = attr_has_value(have, want->vals[k].data, want->vals[k].len);
+            if (same) continue;
+        }
+        attr *o = attrs_put(d, want->name, want->type);
+        for (size_t k = 0; k < want->nvals; k++) attr_add(o, want->vals[k].data, want->vals[k].len);
+    }
+    attr *clear = NULL;
+    for (size_t i = 0; managed && i < managed->n; i++) {
+        const char *name = managed->a[i].name;
+        if (strcasecmp(name, "dn") == 0 || attrs_get(desired, name)) continue;
+        const attr *have = attrs_get(current, name);
+        if (!have || !have->nvals) continue;
+        if (!clear) clear = attrs_put(d, EXPORT_CLEAR_ATTR, AT_STRING);
+        attr_add_str(clear, name);
+    }
+    if (!d->n) {
+        attrs_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+static int outbound_target(sync_ctx *x, const mv_object *mv, int64_t m, const store_connector *t,
+                           cs_object *existing, err *e)
+{
+    store *s = x->en->st;
+    const rule *inscope[64];
+    size_t nin = 0;
+    const rule *provision = NULL;
+    for (size_t i = 0; mv && i < x->rules->n && nin < 64; i++) {
+        const rule *r = x->rules->rules[i];
+        if (!is_target_rule(r, t, mv) || !rule_scope_match(r, NULL, mv->attrs)) continue;
+        inscope[nin++] = r;
+        if (r->link_type == RULE_LINK_PROVISION && (!provision || r->precedence < provision->precedence)) provision = r;
+    }
+    if (nin == 0) {
+        /* Out of scope (or the MV object is gone): deprovision what we provisioned. */
+        if (!existing || has_inbound(x, t)) return 0;
+        x->st->deprovisions++;
+        if (existing->flags & CS_F_PROVISIONAL) return store_cs_delete(s, existing->id, e);
+        if (existing->export_op == CS_EXPORT_DELETE) return 0;
+        existing->export_op = CS_EXPORT_DELETE;
+        attrs_free(existing->export_attrs);
+        existing->export_attrs = NULL;
+        existing->mv_id = mv ? m : 0;
+        return store_cs_save(s, existing, e);
+    }
+    flow_source fs;
+    flow_source_init(&fs, mv->attrs, NULL);
+    flow_result res = {0};
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < nin; i++) rc = flow_eval_rule(inscope[i], t->name, &fs, &res, e);
+    flow_source_clear(&fs);
+    if (rc) {
+        flow_result_clear(&res);
+        err_prefix(e, "metaverse object %lld -> %s", (long long)m, t->name);
+        x->st->errors++;
+        store_run_error(s, x->run_id, existing ? existing->dn : NULL, NULL, 0, "sync-error", e->msg, NULL);
+        err_clear(e);
+        return 0;
+    }
+    bool unresolved = false;
+    for (size_t i = 0; i < res.n; i++)
+        if (res.c[i].value.type == AT_REFERENCE && res.c[i].outcome == EXPR_VALUE)
+            resolve_outbound_refs(x, t, &res.c[i].value, &unresolved);
+    attrs *desired = attrs_new(), *managed = attrs_new();
+    flow_resolve(&res, existing ? existing->attrs : NULL, desired, NULL, managed);
+    flow_result_clear(&res);
+    x->st->flows += (long long)res.n;
+    const char *want_dn = attrs_get_str(desired, "dn");
+    cs_object *o = existing;
+    bool dirty = false;
+    if (!o) {
+        if (!provision) goto out;   /* join-only rules: nothing to create */
+        o = xcalloc(1, sizeof *o);
+        char uuid[37];
+        uuid_v4(uuid);
+        char *anchor = xasprintf(PROVISIONAL_PREFIX "%s", uuid);
+        o->anchor_len = strlen(anchor);
+        o->anchor = anchor;
+        o->connector_id = t->id;
+        o->object_type = xstrdup(provision->cs_object_type);
+        o->dn = want_dn ? xstrdup(want_dn) : NULL;
+        o->attrs = attrs_new();
+        o->mv_id = m;
+        o->flags = CS_F_PROVISIONAL;
+        o->export_op = CS_EXPORT_ADD;
+        attrs_remove(desired, "dn");
+        o->export_attrs = attrs_clone(desired);
+        x->st->provisions++;
+        dirty = true;
+    } else if ((o->flags & CS_F_PROVISIONAL) || o->export_op == CS_EXPORT_ADD) {
+        attrs_remove(desired, "dn");
+        if (!o->export_attrs || !attrs_equal(o->export_attrs, desired)) {
+            attrs_free(o->export_attrs);
+            o->export_attrs = attrs_clone(desired);
+            o->export_op = CS_EXPORT_ADD;
+            dirty = true;
+        }
+        if (want_dn && (!o->dn || strcmp(o->dn, want_dn) != 0)) {
+            free(o->dn);
+            o->dn = xstrdup(want_dn);
+            dirty = true;
+        }
+    } else {
+        attrs *diff = export_diff(desired, managed, o->attrs);
+        bool rename = want_dn && o->dn && strcasecmp(want_dn, o->dn) != 0;
+        int op = (diff || rename) ? CS_EXPORT_UPDATE : CS_EXPORT_NONE;
+        if (o->export_op == CS_EXPORT_DELETE) op = diff || rename ? CS_EXPORT_UPDATE : CS_EXPORT_NONE;
+        bool same = op == o->export_op && ((!diff && !o->export_attrs) ||
+                    (diff && o->export_attrs && attrs_equal(diff, o->export_attrs))) &&
+                    ((!rename && !o->export_dn) || (rename && o->export_dn && strcmp(o->export_dn, want_dn) == 0));
+        if (!same) {
+            attrs_free(o->export_attrs);
+            o->export_attrs = diff;
+            diff = NULL;
+            o->export_op = op;
+            free(o->export_dn);
+            o->export_dn = rename ? xstrdup(want_dn) : NULL;
+            if (op == CS_EXPORT_NONE) {
+                free(o->export_error);
+                o->export_error = NULL;
+            }
+            dirty = true;
+            if (op == CS_EXPORT_UPDATE) x->st->export_updates++;
+        }
+        attrs_free(diff);
+    }
+    int want_flag = unresolved ? CS_F_UNRESOLVED : 0;
+    if ((o->flags & CS_F_UNRESOLVED) != want_flag) {
+        o->flags = (o->flags & ~CS_F_UNRESOLVED) | want_flag;
+        dirty = true;
+    }
+    if (dirty) rc = store_cs_save(s, o, e);
+    if (o != existing) cs_object_free(o);
+out:
+    attrs_free(desired);
+    attrs_free(managed);
+    return rc;
+}
+
+int sync_outbound_one(sync_ctx *x, int64_t m, err *e)
+{
+    mv_object *mv = NULL;
+    struct linked_ctx l = {0};
+    int rc = store_mv_get(x->en->st, m, &mv, e);
+    if (rc == ERR_NOTFOUND) rc = 0, err_clear(e), mv = NULL;
+    if (rc) return rc;
+    rc = store_cs_each(x->en->st, 0, STORE_CS_JOINED_TO, m, collect_linked, &l, e);
+    for (size_t i = 0; rc == 0 && i < x->nconns; i++) {
+        const store_connector *t = x->conns[i];
+        cs_object *existing = NULL;
+        for (size_t k = 0; k < l.n && !existing; k++)
+            if (l.v[k]->connector_id == t->id && !(l.v[k]->flags & CS_F_DELETED)) existing = l.v[k];
+        if (!mv && !existing) continue;
+        /* Only connectors with outbound rules, or objects we may have to deprovision. */
+        bool any_rule = false;
+        for (size_t r = 0; r < x->rules->n && !any_rule; r++) {
+            const rule *ru = x->rules->rules[r];
+            any_rule = ru->enabled && ru->direction == RULE_OUTBOUND &&
+                       (strcmp(ru->connector, "*") == 0 ? (strcmp(ru->connector_type, "*") == 0 ||
+                        strcasecmp(ru->connector_type, t->type) == 0) : strcmp(ru->connector, t->name) == 0);
+        }
+        if (!any_rule) continue;
+        rc = outbound_target(x, mv, m, t, existing, e);
+    }
+    for (size_t k = 0; k < l.n; k++) cs_object_free(l.v[k]);
+    free(l.v);
+    mv_object_free(mv);
+    return rc;
+}
+
+int sync_outbound_set(sync_ctx *x, idset *ids, err *e)
+{
+    idset_sort_unique(ids);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < ids->n; i++) {
+        rc = sync_outbound_one(x, ids->v[i], e);
+        if (rc == 0 && (i + 1) % 1000 == 0 && store_in_tx(x->en->st)) {
+            rc = store_commit(x->en->st, e);
+            if (rc == 0) rc = store_begin(x->en->st, e);
+        }
+    }
+    return rc;
+}
+
+static int collect_unresolved(void *ctx, cs_object *o, err *e)
+{
+    idset *s = ctx;
+    if ((o->flags & CS_F_UNRESOLVED) && o->mv_id) idset_add(s, o->mv_id);
+    return 0;
+}
+
+int engine_sync_pending_references(engine *en, int64_t run_id, engine_stats *st, err *e)
+{
+    sync_ctx x;
+    sync_ctx_init(&x, en, run_id, st);
+    int rc = sync_ctx_load(&x, e);
+    idset ids = {0};
+    for (size_t i = 0; rc == 0 && i < x.nconns; i++)
+        rc = store_cs_each(en->st, x.conns[i]->id, STORE_CS_PENDING, 0, collect_unresolved, &ids, e);
+    if (rc == 0 && ids.n) {
+        rc = store_begin(en->st, e);
+        if (rc == 0) rc = sync_outbound_set(&x, &ids, e);
+        if (rc == 0) rc = store_commit(en->st, e);
+        else store_rollback(en->st);
+    }
+    free(ids.v);
+    sync_ctx_clear(&x);
+    return rc;
+}

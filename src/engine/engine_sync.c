@@ -1,0 +1,478 @@
+/* Synchronization: inbound (connector space -> metaverse: join, project, flow, disconnect,
+ * object deletion) and outbound (metaverse -> connector spaces: provision, flow,
+ * deprovision), computing pending exports as the exact difference between the desired
+ * state and the connector-space copy. */
+#include "engine/engine.h"
+#include "engine/engine_config.h"
+#include "engine/engine_flow.h"
+#include "engine/engine_progress.h"
+#include "engine/engine_sync_int.h"
+#include "util/util_alloc.h"
+#include "util/util_log.h"
+#include "util/util_uuid.h"
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define SYNC_COMMIT_EVERY 1000
+#define MAX_JOIN_CANDIDATES 16
+
+/* ---------- context ---------- */
+
+void sync_ctx_init(sync_ctx *x, engine *en, int64_t run_id, engine_stats *st)
+{
+    memset(x, 0, sizeof *x);
+    x->en = en;
+    x->run_id = run_id;
+    x->st = st;
+}
+
+static int load_conn(void *ctx, const store_connector *sc, err *e)
+{
+    sync_ctx *x = ctx;
+    x->conns = xrealloc(x->conns, (x->nconns + 1) * sizeof *x->conns);
+    store_connector *c = xcalloc(1, sizeof *c);
+    c->id = sc->id;
+    c->name = xstrdup(sc->name);
+    c->type = xstrdup(sc->type);
+    c->url = xstrdup(sc->url);
+    x->conns[x->nconns++] = c;
+    return 0;
+}
+
+int sync_ctx_load(sync_ctx *x, err *e)
+{
+    int rc = engine_rules_load(x->en->st, &x->rules, e);
+    if (rc == 0) rc = rule_validate_set(x->rules, e);
+    if (rc) return err_prefix(e, "the stored sync rules are not valid; fix them with `idsync rules import`");
+    rc = store_connector_each(x->en->st, load_conn, x, e);
+    /* MV attributes used by join rules are kept in the join index. */
+    for (size_t i = 0; rc == 0 && i < x->rules->n; i++) {
+        const rule *r = x->rules->rules[i];
+        for (size_t g = 0; g < r->njoin; g++)
+            for (size_t k = 0; k < r->join[g].n; k++) {
+                const char *a = r->join[g].clauses[k].mv_attribute;
+                bool have = false;
+                for (size_t j = 0; j < x->nindexed; j++) have |= strcasecmp(x->indexed[j], a) == 0;
+                if (!have) {
+                    x->indexed = xrealloc(x->indexed, (x->nindexed + 1) * sizeof(char *));
+                    x->indexed[x->nindexed++] = xstrdup(a);
+                }
+            }
+    }
+    return rc;
+}
+
+void sync_ctx_clear(sync_ctx *x)
+{
+    rule_set_free(x->rules);
+    for (size_t i = 0; i < x->nconns; i++) store_connector_free(x->conns[i]);
+    free(x->conns);
+    for (size_t i = 0; i < x->nindexed; i++) free(x->indexed[i]);
+    free(x->indexed);
+    free(x->outbound.v);
+    free(x->retry.v);
+    memset(x, 0, sizeof *x);
+}
+
+const store_connector *sync_conn(sync_ctx *x, int64_t id)
+{
+    for (size_t i = 0; i < x->nconns; i++)
+        if (x->conns[i]->id == id) return x->conns[i];
+    return NULL;
+}
+
+void idset_add(idset *s, int64_t id)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 256;
+        s->v = xrealloc(s->v, s->cap * sizeof(int64_t));
+    }
+    s->v[s->n++] = id;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+void idset_sort_unique(idset *s)
+{
+    if (!s->n) return;
+    qsort(s->v, s->n, sizeof(int64_t), cmp_id);
+    size_t w = 1;
+    for (size_t i = 1; i < s->n; i++)
+        if (s->v[i] != s->v[w - 1]) s->v[w++] = s->v[i];
+    s->n = w;
+}
+
+static void object_error(sync_ctx *x, const cs_object *o, const char *kind, const err *e)
+{
+    x->st->errors++;
+    log_warn("%s: %s", o && o->dn ? o->dn : "(object)", e->msg);
+    store_run_error(x->en->st, x->run_id, o ? o->dn : NULL, o ? o->anchor : NULL, o ? o->anchor_len : 0, kind,
+                    e->msg, NULL);
+}
+
+static bool connector_has_inbound(sync_ctx *x, const store_connector *c)
+{
+    for (size_t i = 0; i < x->rules->n; i++) {
+        const rule *r = x->rules->rules[i];
+        if (r->enabled && r->direction == RULE_INBOUND && (strcmp(r->connector, "*") == 0 ? 
+            (strcmp(r->connector_type, "*") == 0 || strcasecmp(r->connector_type, c->type) == 0) :
+            strcmp(r->connector, c->name) == 0))
+            return true;
+    }
+    return false;
+}
+
+/* ---------- inbound ---------- */
+
+struct contrib_ctx {
+    sync_ctx *x;
+    flow_result res;
+    int contributors;
+    bool unresolved;
+    int rc;
+    err *e;
+};
+
+/* Converts reference values (DNs in the source connector) into MV ids; drops and reports
+   values whose object is not (yet) in the metaverse. */
+static void resolve_inbound_refs(sync_ctx *x, int64_t connector_id, attr *a, bool *unresolved)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < a->nvals; i++) {
+        cs_object *ref = NULL;
+        err e2 = {0};
+        char idtxt[32] = "";
+        if (store_cs_get_by_dn(x->en->st, connector_id, a->vals[i].data, &ref, &e2) == 0 && ref->mv_id &&
+            !(ref->flags & CS_F_DELETED))
+            snprintf(idtxt, sizeof idtxt, "%lld", (long long)ref->mv_id);
+        cs_object_free(ref);
+        free(a->vals[i].data);
+        if (!idtxt[0]) {
+            *unresolved = true;
+            continue;
+        }
+        a->vals[w].len = strlen(idtxt);
+        a->vals[w].data = xstrdup(idtxt);
+        w++;
+    }
+    a->nvals = w;
+}
+
+static int contribute(void *ctx, cs_object *o, err *e)
+{
+    struct contrib_ctx *c = ctx;
+    sync_ctx *x = c->x;
+    if (o->flags & CS_F_DELETED) return 0;
+    const store_connector *sc = sync_conn(x, o->connector_id);
+    if (!sc) return 0;
+    flow_source fs;
+    flow_source_init(&fs, o->attrs, o->dn);
+    bool any = false;
+    size_t first = c->res.n;
+    for (size_t i = 0; i < x->rules->n; i++) {
+        const rule *r = x->rules->rules[i];
+        if (r->direction != RULE_INBOUND || !rule_applies_to(r, sc->name, sc->type, o->object_type)) continue;
+        if (!rule_scope_match(r, o->dn, o->attrs)) continue;
+        any = true;
+        int rc = flow_eval_rule(r, sc->name, &fs, &c->res, e);
+        if (rc) {
+            flow_source_clear(&fs);
+            err_prefix(e, "%s", o->dn ? o->dn : "(object)");
+            object_error(x, o, "sync-error", e);
+            err_clear(e);
+            return 0;
+        }
+    }
+    flow_source_clear(&fs);
+    for (size_t i = first; i < c->res.n; i++)
+        if (c->res.c[i].value.type == AT_REFERENCE && c->res.c[i].outcome == EXPR_VALUE)
+            resolve_inbound_refs(x, o->connector_id, &c->res.c[i].value, &c->unresolved);
+    if (any) c->contributors++;
+    return 0;
+}
+
+/* Recomputes MV object m from every connector-space object joined to it. *changed tells
+   whether the MV object changed (or was deleted); *unresolved whether a reference waits. */
+int sync_recompute_mv(sync_ctx *x, int64_t m, bool *changed, bool *unresolved, err *e)
+{
+    mv_object *mv = NULL;
+    *changed = false;
+    int rc = store_mv_get(x->en->st, m, &mv, e);
+    if (rc == ERR_NOTFOUND) return err_clear(e), 0;
+    if (rc) return rc;
+    struct contrib_ctx c = {.x = x, .e = e};
+    rc = store_cs_each(x->en->st, 0, STORE_CS_JOINED_TO, m, contribute, &c, e);
+    if (rc) goto done;
+    if (unresolved) *unresolved = c.unresolved;
+    if (c.contributors == 0) {
+        /* Object deletion rule: no connector contributes any more. */
+        rc = store_mv_delete(x->en->st, m, e);
+        x->st->mv_deletes++;
+        *changed = true;
+        goto done;
+    }
+    attrs *next = attrs_new(), *lineage = attrs_new();
+    flow_resolve(&c.res, mv->attrs, next, lineage, NULL);
+    x->st->flows += (long long)c.res.n;
+    if (!attrs_equal(next, mv->attrs) || !attrs_equal(lineage, mv->lineage)) {
+        bool attrs_changed = !attrs_equal(next, mv->attrs);
+        attrs_free(mv->attrs);
+        attrs_free(mv->lineage);
+        mv->attrs = next;
+        mv->lineage = lineage;
+        next = lineage = NULL;
+        rc = store_mv_save(x->en->st, mv, e);
+        for (size_t i = 0; rc == 0 && i < x->nindexed; i++)
+            rc = store_mv_index_set(x->en->st, m, x->indexed[i], attrs_get(mv->attrs, x->indexed[i]), e);
+        *changed = attrs_changed;
+    }
+    attrs_free(next);
+    attrs_free(lineage);
+done:
+    flow_result_clear(&c.res);
+    mv_object_free(mv);
+    return rc;
+}
+
+/* Join: the first join group of the first in-scope rule that finds exactly one MV object. */
+static int try_join(sync_ctx *x, const store_connector *sc, cs_object *o, const rule *const *inscope, size_t nin,
+                    int64_t *found, bool *ambiguous, err *e)
+{
+    *found = 0;
+    *ambiguous = false;
+    for (size_t i = 0; i < nin; i++) {
+        const rule *r = inscope[i];
+        for (size_t g = 0; g < r->njoin; g++) {
+            const rule_join_group *jg = &r->join[g];
+            int64_t cand[MAX_JOIN_CANDIDATES];
+            size_t ncand = 0;
+            bool first = true, empty = false;
+            for (size_t k = 0; k < jg->n && !empty; k++) {
+                const attr *v = attrs_get(o->attrs, jg->clauses[k].cs_attribute);
+                if (!v || !v->nvals) {
+                    empty = true;
+                    break;
+                }
+                int64_t ids[MAX_JOIN_CANDIDATES];
+                size_t nids = 0;
+                for (size_t vi = 0; vi < v->nvals && nids < MAX_JOIN_CANDIDATES; vi++) {
+                    int64_t tmp[MAX_JOIN_CANDIDATES];
+                    size_t nt = 0;
+                    const char *val = v->vals[vi].data;
+                    char *b64 = NULL;
+                    if (v->type == AT_BINARY) val = b64 = hex_encode(v->vals[vi].data, v->vals[vi].len);
+                    int rc = store_mv_index_find(x->en->st, jg->clauses[k].mv_attribute, val, tmp,
+                                                 MAX_JOIN_CANDIDATES, &nt, e);
+                    free(b64);
+                    if (rc) return rc;
+                    for (size_t t = 0; t < nt && nids < MAX_JOIN_CANDIDATES; t++) ids[nids++] = tmp[t];
+                }
+                if (first) {
+                    memcpy(cand, ids, nids * sizeof(int64_t));
+                    ncand = nids;
+                    first = false;
+                } else {
+                    size_t w = 0;
+                    for (size_t a = 0; a < ncand; a++)
+                        for (size_t b = 0; b < nids; b++)
+                            if (cand[a] == ids[b]) {
+                                cand[w++] = cand[a];
+                                break;
+                            }
+                    ncand = w;
+                }
+                if (!ncand) empty = true;
+            }
+            if (empty || !ncand) continue;
+            /* Only MV objects of the rule's type count. */
+            size_t w = 0;
+            for (size_t a = 0; a < ncand; a++) {
+                mv_object *mv = NULL;
+                if (store_mv_get(x->en->st, cand[a], &mv, NULL) == 0 && strcasecmp(mv->object_type, r->mv_object_type) == 0)
+                    cand[w++] = cand[a];
+                mv_object_free(mv);
+            }
+            ncand = w;
+            if (ncand == 1) {
+                *found = cand[0];
+                x->st->joins++;
+                return 0;
+            }
+            if (ncand > 1) {
+                *ambiguous = true;
+                return err_set(e, ERR_FAIL, "join rule of '%s' (group %zu) matches %zu metaverse objects (ids %lld, %lld%s); "
+                               "an ambiguous join is never resolved by picking one: make the join attributes unique",
+                               r->name, g + 1, ncand, (long long)cand[0], (long long)cand[1], ncand > 2 ? ", ..." : "");
+            }
+        }
+    }
+    return 0;
+}
+
+static int disconnect(sync_ctx *x, cs_object *o, err *e)
+{
+    int64_t m = o->mv_id;
+    o->mv_id = 0;
+    int rc = store_cs_save(x->en->st, o, e);
+    if (rc) return rc;
+    x->st->disconnects++;
+    bool changed = false;
+    rc = sync_recompute_mv(x, m, &changed, NULL, e);
+    idset_add(&x->outbound, m);
+    return rc;
+}
+
+/* Inbound processing of one connector-space object. */
+int sync_inbound_one(sync_ctx *x, const store_connector *sc, cs_object *o, err *e)
+{
+    int rc = 0;
+    store *s = x->en->st;
+    if (o->flags & CS_F_DELETED) {
+        int64_t m = o->mv_id;
+        rc = store_cs_delete(s, o->id, e);
+        if (rc == 0 && m) {
+            bool changed = false;
+            rc = sync_recompute_mv(x, m, &changed, NULL, e);
+            idset_add(&x->outbound, m);
+            if (connector_has_inbound(x, sc)) x->st->disconnects++;
+        }
+        return rc;
+    }
+    const rule *inscope[64];
+    size_t nin = 0;
+    const rule *provision = NULL;
+    for (size_t i = 0; i < x->rules->n && nin < 64; i++) {
+        const rule *r = x->rules->rules[i];
+        if (r->direction != RULE_INBOUND || !rule_applies_to(r, sc->name, sc->type, o->object_type)) continue;
+        if (!rule_scope_match(r, o->dn, o->attrs)) continue;
+        inscope[nin++] = r;
+        if (r->link_type == RULE_LINK_PROVISION && (!provision || r->precedence < provision->precedence)) provision = r;
+    }
+    o->flags &= ~CS_F_PENDING_IMPORT;
+    if (nin == 0) {
+        if (o->mv_id && connector_has_inbound(x, sc)) return disconnect(x, o, e);
+        if (o->mv_id) idset_add(&x->outbound, o->mv_id);   /* target-side change: re-check desired state */
+        return store_cs_save(s, o, e);
+    }
+    if (!o->mv_id) {
+        int64_t m = 0;
+        bool ambiguous = false;
+        rc = try_join(x, sc, o, inscope, nin, &m, &ambiguous, e);
+        if (rc) {
+            err_prefix(e, "%s", o->dn ? o->dn : "(object)");
+            object_error(x, o, "sync-error", e);
+            err_clear(e);
+            o->flags |= CS_F_PENDING_IMPORT;   /* stays pending: retried by the next sync */
+            return store_cs_save(s, o, e);
+        }
+        if (!m && provision) {
+            mv_object mv = {0};
+            mv.object_type = provision->mv_object_type;
+            mv.attrs = attrs_new();
+            mv.lineage = attrs_new();
+            rc = store_mv_save(s, &mv, e);
+            m = mv.id;
+            mv.object_type = NULL;
+            attrs_free(mv.attrs);
+            attrs_free(mv.lineage);
+            if (rc) return rc;
+            x->st->projections++;
+        }
+        if (!m) return store_cs_save(s, o, e);   /* a disconnector: in scope, nothing to join or project */
+        o->mv_id = m;
+    }
+    rc = store_cs_save(s, o, e);
+    if (rc) return rc;
+    bool changed = false, unresolved = false;
+    rc = sync_recompute_mv(x, o->mv_id, &changed, &unresolved, e);
+    if (rc) return rc;
+    if (unresolved) idset_add(&x->retry, o->mv_id);
+    if (changed) idset_add(&x->outbound, o->mv_id);
+    return 0;
+}
+
+/* ---------- run ---------- */
+
+struct pass_ctx {
+    sync_ctx *x;
+    const store_connector *sc;
+    idset ids;
+};
+
+static int collect_ids(void *ctx, cs_object *o, err *e)
+{
+    struct pass_ctx *p = ctx;
+    idset_add(&p->ids, o->id);
+    return 0;
+}
+
+struct mv_ids_ctx {
+    idset *ids;
+};
+
+static int collect_mv(void *ctx, mv_object *o, err *e)
+{
+    struct mv_ids_ctx *m = ctx;
+    idset_add(m->ids, o->id);
+    return 0;
+}
+
+int engine_sync(engine *en, const store_connector *sc, bool full, int64_t run_id, engine_stats *st, err *e)
+{
+    sync_ctx x;
+    sync_ctx_init(&x, en, run_id, st);
+    struct pass_ctx p = {&x, sc, {0}};
+    progress pr;
+    int rc = sync_ctx_load(&x, e);
+    if (rc) goto done;
+    /* Ids first, objects one at a time after: the store is written while we go. */
+    rc = store_cs_each(en->st, sc->id, full ? STORE_CS_ALL : STORE_CS_PENDING, 0, collect_ids, &p, e);
+    if (rc) goto done;
+    progress_init(&pr, en->progress, sc->name, full ? "full sync" : "delta sync");
+    pr.total = p.ids.n;
+    rc = store_begin(en->st, e);
+    for (size_t i = 0; rc == 0 && i < p.ids.n; i++) {
+        cs_object *o = NULL;
+        rc = store_cs_get_by_id(en->st, p.ids.v[i], &o, e);
+        if (rc == ERR_NOTFOUND) {
+            rc = 0;
+            err_clear(e);
+            continue;
+        }
+        if (rc == 0) rc = sync_inbound_one(&x, sc, o, e);
+        cs_object_free(o);
+        st->seen++;
+        progress_tick(&pr, (size_t)st->seen);
+        if (rc == 0 && (i + 1) % SYNC_COMMIT_EVERY == 0) {
+            rc = store_commit(en->st, e);
+            if (rc == 0) rc = store_begin(en->st, e);
+            if (rc == 0 && en->stop && *en->stop) rc = err_set(e, ERR_RETRY, "stopped by a signal; the sync resumes next time");
+        }
+    }
+    /* Forward references: objects whose referenced objects appeared later in this pass. */
+    idset_sort_unique(&x.retry);
+    for (size_t i = 0; rc == 0 && i < x.retry.n; i++) {
+        bool changed = false;
+        rc = sync_recompute_mv(&x, x.retry.v[i], &changed, NULL, e);
+        if (changed) idset_add(&x.outbound, x.retry.v[i]);
+    }
+    if (rc == 0 && full) {
+        /* A full sync re-evaluates every outbound rule for every metaverse object (rules may have changed). */
+        struct mv_ids_ctx mc = {&x.outbound};
+        rc = store_mv_each(en->st, collect_mv, &mc, e);
+    }
+    if (rc == 0) rc = sync_outbound_set(&x, &x.outbound, e);
+    if (rc == 0) rc = store_commit(en->st, e);
+    else store_rollback(en->st);
+    progress_done(&pr, (size_t)st->seen);
+    if (rc == 0 && full) rc = store_connector_set_flags(en->st, sc->id, -1, 0, e);
+done:
+    free(p.ids.v);
+    sync_ctx_clear(&x);
+    return rc;
+}

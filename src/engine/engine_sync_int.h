@@ -1,0 +1,38 @@
+/* Internals of the sync engine shared by engine_sync.c, engine_outbound.c and trace. */
+#ifndef IDSYNC_ENGINE_SYNC_INT_H
+#define IDSYNC_ENGINE_SYNC_INT_H
+#include "engine/engine.h"
+
+typedef struct idset {
+    size_t n, cap;
+    int64_t *v;
+} idset;
+void idset_add(idset *s, int64_t id);
+void idset_sort_unique(idset *s);
+
+typedef struct sync_ctx {
+    engine *en;
+    int64_t run_id;
+    engine_stats *st;
+    rule_set *rules;
+    store_connector **conns;   /* id, name, type, url only */
+    size_t nconns;
+    char **indexed;            /* MV attributes kept in the join index */
+    size_t nindexed;
+    idset outbound;            /* MV ids whose outbound state must be re-evaluated */
+    idset retry;               /* MV ids with unresolved inbound references */
+} sync_ctx;
+
+void sync_ctx_init(sync_ctx *x, engine *en, int64_t run_id, engine_stats *st);
+int sync_ctx_load(sync_ctx *x, err *e);
+void sync_ctx_clear(sync_ctx *x);
+const store_connector *sync_conn(sync_ctx *x, int64_t id);
+int sync_inbound_one(sync_ctx *x, const store_connector *sc, cs_object *o, err *e);
+int sync_recompute_mv(sync_ctx *x, int64_t m, bool *changed, bool *unresolved, err *e);
+/* Outbound evaluation for every MV id in ids (sorted and de-duplicated here). */
+int sync_outbound_set(sync_ctx *x, idset *ids, err *e);
+int sync_outbound_one(sync_ctx *x, int64_t m, err *e);
+
+#define CS_F_UNRESOLVED (1 << 4)   /* target object waits for a referenced object to be exported */
+#define EXPORT_CLEAR_ATTR "__clear" /* in export_attrs: names of attributes to remove in the target */
+#endif

@@ -11,18 +11,18 @@ BIN=${IDSYNC_BIN:-$ROOT/build/idsync}
 PEERS=$ROOT/tests/peers
 LDAP_PORT=${DEMO_LDAP_PORT:-13389}
 SCIM_PORT=${DEMO_SCIM_PORT:-13480}
-KEEP=0 USERS=1000 GROUPS=50
+KEEP=0 NUSERS=1000 NGROUPS=50
 while [ $# -gt 0 ]; do
   case $1 in
     --keep) KEEP=1 ;;
-    --users) USERS=${2:?--users needs a number}; shift ;;
-    --groups) GROUPS=${2:?--groups needs a number}; shift ;;
+    --users) NUSERS=${2:?--users needs a number}; shift ;;
+    --groups) NGROUPS=${2:?--groups needs a number}; shift ;;
     -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
-[[ "$USERS" =~ ^[0-9]+$ && "$GROUPS" =~ ^[0-9]+$ && "$USERS" -ge 1 && "$GROUPS" -ge 1 ]] \
+[[ "$NUSERS" =~ ^[0-9]+$ && "$NGROUPS" =~ ^[0-9]+$ && "$NUSERS" -ge 1 && "$NGROUPS" -ge 1 ]] \
   || { echo "demo: --users and --groups take positive numbers" >&2; exit 2; }
 [ -x "$BIN" ] || { echo "demo: no idsync binary at $BIN; run \`make build\` (or set IDSYNC_BIN)" >&2; exit 1; }
 
@@ -54,11 +54,11 @@ idsync install --db sqlite
 idsync status
 
 # --- 2. the source directory: OpenLDAP with generated users and groups ---------------------------
-say "Starting OpenLDAP on ldap://127.0.0.1:$LDAP_PORT with $USERS users and $GROUPS groups"
+say "Starting OpenLDAP on ldap://127.0.0.1:$LDAP_PORT with $NUSERS users and $NGROUPS groups"
 LDAP_PW=secret        # the throwaway directory's admin password (tests/peers/start-slapd.sh default)
 printf '%s' "$LDAP_PW" >"$DEMO/ldap.pw"; chmod 600 "$DEMO/ldap.pw"
 SLAPD_PW=$LDAP_PW "$PEERS/start-slapd.sh" "$DEMO/ldap" "$LDAP_PORT" >/dev/null
-awk -v users="$USERS" -v groups="$GROUPS" '
+awk -v users="$NUSERS" -v groups="$NGROUPS" '
   BEGIN {
     split("Ada Alan Grace Edsger Barbara Donald Frances Ken Radia Tim Margaret John Hedy Dennis Sophie Linus", gn, " ")
     split("Lovelace Turing Hopper Dijkstra Liskov Knuth Allen Thompson Perlman Berners-Lee Hamilton Backus Lamarr Ritchie Wilson Torvalds", sn, " ")
@@ -122,12 +122,13 @@ fi
 # --- 6. the result --------------------------------------------------------------------------------
 say "Result"
 idsync status
-# TODO(lead): print `idsync history` here and check the numbers (USERS users / GROUPS groups expected).
-echo "SCIM server now holds $(scim_count Users) users and $(scim_count Groups) groups (directory: $USERS users, $GROUPS groups)"
+# TODO(lead): print `idsync history` here and check the numbers ($NUSERS users / $NGROUPS groups expected).
+echo "SCIM server now holds $(scim_count Users) users and $(scim_count Groups) groups (directory: $NUSERS users, $NGROUPS groups)"
 
 say "Next"
+[ "$KEEP" = 1 ] || echo "(everything below is removed when the demo ends: rerun with --keep to try it)"
 cat <<EOF
-Try, with the same home (--keep keeps the servers and the home running):
+Try, with the same home:
   $BIN --home $H status
   $BIN --home $H connector show corp --json
   ldapmodify -x -H ldap://127.0.0.1:$LDAP_PORT -D cn=admin,dc=example,dc=test -y $DEMO/ldap.pw   # change a user

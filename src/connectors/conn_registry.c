@@ -4,26 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Each connector type lives in its own library; weak references keep a build without one
-   of them linkable, and such a type then reports "not supported" instead of failing to link. */
-extern const conn_ops conn_ops_ad __attribute__((weak));
-extern const conn_ops conn_ops_ldap __attribute__((weak));
-extern const conn_ops conn_ops_scim __attribute__((weak));
-extern const conn_ops conn_ops_ldif __attribute__((weak));
+#include "connectors/ldap/conn_ldap.h"
+#include "connectors/ldif/conn_ldif.h"
+#include "connectors/scim/conn_scim.h"
 
-static const conn_ops *all_ops[5];
+static const conn_ops *const all_ops[] = {&conn_ops_ad, &conn_ops_ldap, &conn_ops_scim, &conn_ops_ldif, NULL};
 
-const conn_ops *const *conn_ops_all(void)
-{
-    if (!all_ops[0]) {
-        const conn_ops *cand[] = {&conn_ops_ad, &conn_ops_ldap, &conn_ops_scim, &conn_ops_ldif};
-        size_t n = 0;
-        for (size_t i = 0; i < 4; i++)
-            if (cand[i]) all_ops[n++] = cand[i];
-        all_ops[n] = NULL;
-    }
-    return (const conn_ops *const *)all_ops;
-}
+const conn_ops *const *conn_ops_all(void) { return all_ops; }
 
 const conn_ops *conn_ops_find(const char *type)
 {

@@ -19,6 +19,7 @@ typedef struct engine {
     bool quiet;             /* no summary lines */
     FILE *out;              /* where run summaries go (stdout by default) */
     volatile int *stop;     /* set non-zero (SIGTERM) to finish the current batch and stop */
+    bool allow_deletes;     /* export even when pending deletes exceed the deletion threshold */
 } engine;
 
 /* Counters of one run (also stored as JSON in history). */
@@ -50,6 +51,8 @@ int engine_cycle(engine *en, cycle_mode mode, err *e);
 /* Stats as a JSON object (new reference). */
 struct json_t;
 struct json_t *engine_stats_json(const engine_stats *st);
+
+bool engine_staging_on_for(engine *en);
 
 /* Internals shared by the engine's files. */
 int engine_import(engine *en, const store_connector *sc, bool full, int64_t run_id, engine_stats *st, err *e);

@@ -2,17 +2,9 @@
 #include "store/store_driver.h"
 #include <string.h>
 
-/* The PostgreSQL driver lives in its own file; a weak reference lets builds without it
-   report a clear error instead of failing to link. */
-#pragma weak db_driver_postgresql
-
 const db_driver *db_driver_for_url(const char *url, const char **location_out, err *e)
 {
     if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0) {
-        if (!&db_driver_postgresql) {
-            err_set(e, ERR_USAGE, "this idsync build has no PostgreSQL support; use sqlite:PATH");
-            return NULL;
-        }
         *location_out = url;
         return &db_driver_postgresql;
     }

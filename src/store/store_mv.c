@@ -2,6 +2,7 @@
 #include "store/store_int.h"
 #include "util/util_alloc.h"
 #include "util/util_buf.h"
+#include "util/util_uuid.h"
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,7 +145,9 @@ int store_mv_index_set(store *s, int64_t mv_id, const char *attr_name, const att
     for (size_t i = 0; rc == 0 && values && i < values->nvals; i++) {
         rc = store_stmt(s, SQL_IDX_ADD, &st, e);
         if (rc) break;
-        char *v = lower_dup(values->vals[i].data, values->vals[i].len);
+        /* Binary values (objectGUID) are indexed as hex, the form join lookups use. */
+        char *v = values->type == AT_BINARY ? hex_encode(values->vals[i].data, values->vals[i].len)
+                                            : lower_dup(values->vals[i].data, values->vals[i].len);
         SB_TEXT(s, st, 1, attr_name);
         SB_TEXT(s, st, 2, v);
         SB_INT(s, st, 3, mv_id);

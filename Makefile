@@ -22,7 +22,10 @@ build:
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIDSYNC_SANITIZE=OFF
 	cmake --build $(BUILD_DIR) --target idsync -j$(JOBS)
 
-demo: deps build
+# Sequential on purpose (deps, then build, then run), also under make -j.
+demo:
+	scripts/deps.sh
+	$(MAKE) --no-print-directory build
 	IDSYNC_BIN=$(CURDIR)/$(BUILD_DIR)/idsync scripts/demo.sh
 
 check:
@@ -31,7 +34,8 @@ check:
 layering:
 	tools/check-layering.sh
 
-bench: deps
+bench:
+	scripts/deps.sh
 	cmake -S . -B $(BENCH_DIR) -DCMAKE_BUILD_TYPE=Release -DIDSYNC_SANITIZE=OFF
 	cmake --build $(BENCH_DIR) -j$(JOBS)
 	@set -e; found=0; for b in bench/*.sh; do \

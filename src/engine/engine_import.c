@@ -3,6 +3,7 @@
  * a cookie past data it did not store; re-running re-stages idempotently. */
 #include "engine/engine.h"
 #include "engine/engine_config.h"
+#include "engine/engine_anchor_set.h"
 #include "engine/engine_progress.h"
 #include "util/util_alloc.h"
 #include "util/util_log.h"
@@ -22,6 +23,8 @@ typedef struct import_ctx {
     progress pr;
     /* RFC 4533 present phase: anchors named as still present */
     bool present_mode;
+    anchor_set *seen;   /* anchors seen by this full import (or named by a present phase) */
+    bool fresh;         /* the connector space was empty when this full import began: no lookups */
 } import_ctx;
 
 static void apply_values(attrs *target, const attrs *delta, bool add)
@@ -61,7 +64,9 @@ static int on_object(void *ctx, const conn_object *o, err *e)
         store_run_error(s, c->run_id, o->dn, NULL, 0, "import-warning", "object without anchor skipped", NULL);
         return 0;
     }
-    rc = store_cs_get_by_anchor(s, c->sc->id, o->anchor, o->anchor_len, &cs, e);
+    if (c->fresh && anchor_set_has(c->seen, o->anchor, o->anchor_len)) c->fresh = false;  /* reported twice */
+    if (o->change != CONN_CHANGE_DELETE && c->seen) anchor_set_add(c->seen, o->anchor, o->anchor_len);
+    rc = c->fresh ? ERR_NOTFOUND : store_cs_get_by_anchor(s, c->sc->id, o->anchor, o->anchor_len, &cs, e);
     if (rc == ERR_NOTFOUND) rc = 0, err_clear(e);
     if (rc) return rc;
 
@@ -105,14 +110,15 @@ static int on_object(void *ctx, const conn_object *o, err *e)
         apply_values(next, o->removed_values, false);
         apply_values(next, o->added_values, true);
     } else {
-        next = o->attrs ? attrs_clone(o->attrs) : attrs_new();
+        next = NULL;   /* cloned only when it differs: most objects of a full import are unchanged */
     }
     bool dn_changed = o->dn && (!cs->dn || strcmp(o->dn, cs->dn) != 0);
     bool type_changed = o->object_type && strcmp(o->object_type, cs->object_type) != 0;
     bool was_deleted = (cs->flags & CS_F_DELETED) != 0;
-    bool changed = dn_changed || type_changed || was_deleted || !attrs_equal(next, cs->attrs);
-    cs->seen_run = c->run_id;
+    bool changed = dn_changed || type_changed || was_deleted || !attrs_equal(next ? next : o->attrs, cs->attrs);
+    if (changed && !next) next = o->attrs ? attrs_clone(o->attrs) : attrs_new();
     if (changed) {
+        cs->seen_run = c->run_id;
         attrs_free(cs->attrs);
         cs->attrs = next;
         next = NULL;
@@ -132,12 +138,14 @@ static int on_object(void *ctx, const conn_object *o, err *e)
     }
     /* A confirming import: whatever the directory now holds is the truth; the next sync
        compares it with the desired state and re-sends what did not arrive. */
-    if (cs->flags & CS_F_EXPORTED) {
+    bool confirm = (cs->flags & CS_F_EXPORTED) != 0;
+    if (confirm) {
         cs->flags &= ~CS_F_EXPORTED;
         if (!changed) cs->export_attempts = 0;
     }
     attrs_free(next);
-    rc = store_cs_save(s, cs, e);
+    /* An unchanged object costs no write: the seen set, not the row, records that it exists. */
+    if (changed || confirm) rc = store_cs_save(s, cs, e);
 done:
     cs_object_free(cs);
     if (rc == 0 && ++c->since_commit >= IMPORT_COMMIT_EVERY && c->full) rc = commit_page(c, NULL, 0, false, e);
@@ -171,14 +179,12 @@ static int on_present(void *ctx, const void *anchor, size_t len, err *e)
 {
     import_ctx *c = ctx;
     cs_object *cs = NULL;
+    (void)cs;
+    (void)e;
     c->present_mode = true;
-    int rc = store_cs_get_by_anchor(c->en->st, c->sc->id, anchor, len, &cs, e);
-    if (rc == ERR_NOTFOUND) return err_clear(e), 0;
-    if (rc) return rc;
-    cs->seen_run = c->run_id;
-    rc = store_cs_save(c->en->st, cs, e);
-    cs_object_free(cs);
-    return rc;
+    if (!c->seen) c->seen = anchor_set_new();
+    anchor_set_add(c->seen, anchor, len);
+    return 0;
 }
 
 struct unseen_ctx {
@@ -191,6 +197,7 @@ static int collect_unseen(void *ctx, cs_object *o, err *e)
 {
     struct unseen_ctx *u = ctx;
     if (o->flags & (CS_F_DELETED | CS_F_PROVISIONAL)) return 0;
+    if (u->c->seen && anchor_set_has(u->c->seen, o->anchor, o->anchor_len)) return 0;
     if (u->c->partition && *u->c->partition && o->dn && !rule_dn_has_suffix(o->dn, u->c->partition)) return 0;
     if (u->n == u->cap) {
         u->cap = u->cap ? u->cap * 2 : 256;
@@ -204,7 +211,7 @@ static int collect_unseen(void *ctx, cs_object *o, err *e)
 static int mark_unseen_deleted(import_ctx *c, err *e)
 {
     struct unseen_ctx u = {c, NULL, 0, 0};
-    int rc = store_cs_each(c->en->st, c->sc->id, STORE_CS_UNSEEN, c->run_id, collect_unseen, &u, e);
+    int rc = store_cs_each(c->en->st, c->sc->id, STORE_CS_ALL, 0, collect_unseen, &u, e);
     for (size_t i = 0; rc == 0 && i < u.n; i++) {
         cs_object *cs = NULL;
         rc = store_cs_get_by_id(c->en->st, u.ids[i], &cs, e);
@@ -224,6 +231,8 @@ static int on_present_done(void *ctx, err *e)
     return mark_unseen_deleted(c, e);
 }
 
+static bool part_full_hint(bool full) { return full; }
+
 int engine_import(engine *en, const store_connector *sc, bool full, int64_t run_id, engine_stats *st, err *e)
 {
     const conn_ops *ops = NULL;
@@ -238,6 +247,10 @@ int engine_import(engine *en, const store_connector *sc, bool full, int64_t run_
     for (size_t p = 0; p < nparts && rc == 0; p++) {
         const char *part = cfg->npartitions ? cfg->partitions[p] : "";
         import_ctx c = {.en = en, .sc = sc, .partition = part, .run_id = run_id, .full = full, .st = st};
+        c.seen = anchor_set_new();
+        int64_t existing = 0;
+        if (part_full_hint(full) && store_cs_count(en->st, sc->id, STORE_CS_ALL, &existing, e) == 0 && existing == 0)
+            c.fresh = true;
         progress_init(&c.pr, en->progress, sc->name, full ? "full import" : "delta import");
         conn_sink sink = {.ctx = &c, .object = on_object, .checkpoint = on_checkpoint, .warning = on_warning,
                           .progress = on_progress, .present = on_present, .present_done = on_present_done};
@@ -255,7 +268,8 @@ int engine_import(engine *en, const store_connector *sc, bool full, int64_t run_
             if (part_full) rc = ops->full_import(cn, part, &sink, &cookie, e);
             else rc = ops->delta_import(cn, part, old, oldlen, &sink, &cookie, e);
         }
-        if (rc == 0 && part_full) rc = mark_unseen_deleted(&c, e);
+        /* Nothing to delete when the connector space was empty before this import. */
+        if (rc == 0 && part_full && !c.fresh) rc = mark_unseen_deleted(&c, e);
         if (rc == 0 && cookie.len) rc = store_watermark_set(en->st, sc->id, part, cookie.data, cookie.len, e);
         if (rc == 0) rc = store_commit(en->st, e);
         else store_rollback(en->st);
@@ -268,6 +282,7 @@ int engine_import(engine *en, const store_connector *sc, bool full, int64_t run_
         }
         free(old);
         buf_free(&cookie);
+        anchor_set_free(c.seen);
     }
     if (rc == 0 && full) rc = store_connector_set_flags(en->st, sc->id, 0, -1, e);
 done:

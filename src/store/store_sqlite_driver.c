@@ -4,7 +4,9 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 struct db {
     sqlite3 *h;
@@ -33,6 +35,12 @@ static int sq_open(const char *location, const char *password, bool create, db *
     struct stat st;
     if (!create && stat(location, &st) != 0)
         return err_set(e, ERR_NOTFOUND, "the SQLite database %s does not exist", location);
+    /* A new database file is private (0600) from its first byte: it holds sealed credentials and
+       identity data; SQLite gives its -wal and -shm files the same mode. */
+    if (create && stat(location, &st) != 0) {
+        int fd = open(location, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0) close(fd);
+    }
     db *d = xcalloc(1, sizeof *d);
     d->path = xstrdup(location);
     int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX;

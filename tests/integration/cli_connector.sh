@@ -4,6 +4,7 @@
 # database is adopted by a second server (a copy installed with --use-existing-database).
 set -uo pipefail
 BIN=${IDSYNC_BIN:?IDSYNC_BIN must point at the idsync binary}
+[ -x "$BIN" ] || { echo "FAIL: no idsync binary at $BIN (build the idsync target first)" >&2; exit 1; }
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/idsync-cli-connector.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 FAILS=0

@@ -3,6 +3,7 @@
 # of a second install, status --json keys, and bad input (each: clear error, exit code, nothing changed).
 set -uo pipefail
 BIN=${IDSYNC_BIN:?IDSYNC_BIN must point at the idsync binary}
+[ -x "$BIN" ] || { echo "FAIL: no idsync binary at $BIN (build the idsync target first)" >&2; exit 1; }
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/idsync-cli-install.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 FAILS=0
@@ -38,7 +39,8 @@ if run install 0 "$BIN" --home "$H" install --db sqlite; then pass "install --db
 [ -s "$H/idsync.conf" ] && pass "idsync.conf written" || fail "idsync.conf missing"
 grep -q '^server_id = ' "$H/idsync.conf" && grep -q "^database = sqlite:$H/idsync.db" "$H/idsync.conf" \
   && pass "idsync.conf names the server and database" || fail "idsync.conf content: $(cat "$H/idsync.conf")"
-[ -s "$H/idsync.db" ] && pass "idsync.db created" || fail "idsync.db missing"
+[ -s "$H/idsync.db" ] && [ "$(mode "$H/idsync.db")" = 600 ] && pass "idsync.db created 0600" \
+  || fail "idsync.db missing or mode $(mode "$H/idsync.db" 2>/dev/null)"
 grep -q "$H" "$WORK/install.out" && pass "install output names the home" || fail "install output: $(cat "$WORK/install.out")"
 SERVER_ID=$(sed -n 's/^server_id = //p' "$H/idsync.conf")
 

@@ -70,6 +70,9 @@ static void test_create_and_meta(void **state)
     assert_string_equal(store_engine(s), "sqlite");
     char *p = path_for("meta.db");
     assert_string_equal(store_location(s), p);
+    struct stat st;   /* private from the start: it will hold sealed credentials */
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
     int v = 0;
     assert_int_equal(store_schema_version(s, &v, &e), 0);
     assert_int_equal(v, STORE_SCHEMA_VERSION);

@@ -47,6 +47,10 @@ void server_conf_clear(server_conf *conf);
 /* Reads the database password from conf (file) if any; *out malloc'd or NULL. */
 int server_conf_db_password(const server_conf *conf, char **out, err *e);
 
+/* Takes HOME/run.lock (exclusive, non-blocking) for a run, cycle, serve or db move; *fd_out is
+   closed by the caller to release it. ERR_REFUSED when another process of this server holds it. */
+int cli_run_lock(cli *c, int *fd_out, err *e);
+
 /* Path helpers: malloc'd "HOME/NAME". */
 char *cli_path(const cli *c, const char *name);
 

@@ -6,6 +6,9 @@
 #include "vault/vault.h"
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,4 +270,21 @@ const char *cli_time(int64_t t, char *out, size_t n)
     gmtime_r(&tt, &tm);
     strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return out;
+}
+
+/* One run at a time per server: a lock file in the home (the database lease guards against
+   other servers; this guards against a second process of the same server). */
+int cli_run_lock(cli *c, int *fd_out, err *e)
+{
+    char *path = cli_path(c, "run.lock");
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    free(path);
+    if (fd < 0) return err_set(e, ERR_FAIL, "cannot open the run lock in %s: %s", c->home, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        return err_set(e, ERR_REFUSED, "another idsync process of this server is running a cycle, a run, serve or "
+                       "db move; wait for it to finish (or stop `idsync serve`)");
+    }
+    *fd_out = fd;
+    return 0;
 }

@@ -302,6 +302,7 @@ static int db_move(cli *c, int argc, char **argv)
     err e = {0};
     char *url = NULL, *pw = NULL, *pw_path = NULL, *old_shown = NULL, *new_shown = NULL;
     bool leased = false;
+    int lock_fd = -1;
     backup_report rep = {0};
     int rc = target_url(to, &url, &e);
     if (rc == 0 && pwfile) rc = vault_read_secret_file(pwfile, &pw, &e);
@@ -315,6 +316,8 @@ static int db_move(cli *c, int argc, char **argv)
         rc = err_set(&e, ERR_USAGE, "the server already uses %s; name another, empty database with --to", new_shown);
         goto done;
     }
+    rc = cli_run_lock(c, &lock_fd, &e);   /* no cycle of this server runs during the move */
+    if (rc) goto done;
     rc = engine_lease_acquire(c->st, c->conf.server_id, &e);
     if (rc) goto done;
     leased = true;
@@ -341,6 +344,7 @@ static int db_move(cli *c, int argc, char **argv)
     }
 done:
     if (leased) engine_lease_release(c->st, c->conf.server_id, NULL);
+    if (lock_fd >= 0) close(lock_fd);
     if (rc) {
         if (leased || old_shown) {
             char msg[sizeof e.msg];

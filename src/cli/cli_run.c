@@ -24,23 +24,6 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
-/* One run at a time per server: a lock file in the home (the database lease guards against
-   other servers; this guards against a second process of the same server). */
-static int run_lock(cli *c, int *fd_out, err *e)
-{
-    char *path = cli_path(c, "run.lock");
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    free(path);
-    if (fd < 0) return err_set(e, ERR_FAIL, "cannot open the run lock in %s: %s", c->home, strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        close(fd);
-        return err_set(e, ERR_REFUSED, "another idsync process of this server is running a cycle, a run or serve; "
-                       "wait for it to finish (or stop `idsync serve`)");
-    }
-    *fd_out = fd;
-    return 0;
-}
-
 static void engine_init(cli *c, engine *en)
 {
     memset(en, 0, sizeof *en);
@@ -71,7 +54,7 @@ int cli_run(cli *c, int argc, char **argv)
         return cli_usage("usage: idsync run CONNECTOR full-import|delta-import|full-sync|delta-sync|export");
     err e = {0};
     int fd = -1;
-    if (cli_open(c, &e) || run_lock(c, &fd, &e)) return cli_fail(&e);
+    if (cli_open(c, &e) || cli_run_lock(c, &fd, &e)) return cli_fail(&e);
     engine en;
     engine_init(c, &en);
     en.allow_deletes = allow;
@@ -94,7 +77,7 @@ int cli_cycle(cli *c, int argc, char **argv)
     if (initial && delta) return cli_usage("give --initial or --delta, not both");
     err e = {0};
     int fd = -1;
-    if (cli_open(c, &e) || run_lock(c, &fd, &e)) return cli_fail(&e);
+    if (cli_open(c, &e) || cli_run_lock(c, &fd, &e)) return cli_fail(&e);
     engine en;
     engine_init(c, &en);
     en.allow_deletes = allow;
@@ -118,7 +101,7 @@ int cli_serve(cli *c, int argc, char **argv)
     if (bad || argc) return cli_usage("usage: idsync serve [--interval MINUTES] [--once]");
     err e = {0};
     int fd = -1;
-    if (cli_open(c, &e) || run_lock(c, &fd, &e)) return cli_fail(&e);
+    if (cli_open(c, &e) || cli_run_lock(c, &fd, &e)) return cli_fail(&e);
     engine en;
     engine_init(c, &en);
     en.progress = false;

@@ -108,22 +108,34 @@ idsync connector list
 
 # --- 5. the first (initial) sync cycle ------------------------------------------------------------
 say "Running the initial sync cycle"
-# TODO(lead): once `idsync cycle` lands, drop the "not implemented" branch and print the cycle's
-# summary (`idsync history`), e.g. imported / projected / exported counts.
 cycle_rc=0
 idsync cycle --initial 2>"$DEMO/cycle.err" || cycle_rc=$?
 cat "$DEMO/cycle.err" >&2
 if [ "$cycle_rc" -ne 0 ] && grep -q 'not implemented' "$DEMO/cycle.err"; then
   echo "(this build has no sync cycle yet; the demo stops before the sync)"
+  exit 0
 elif [ "$cycle_rc" -ne 0 ]; then
-  echo "demo: the sync cycle failed (exit $cycle_rc)" >&2; exit "$cycle_rc"
+  echo "demo: the sync cycle failed (exit $cycle_rc); see \`idsync history --errors\`" >&2; exit "$cycle_rc"
 fi
 
 # --- 6. the result --------------------------------------------------------------------------------
 say "Result"
 idsync status
-# TODO(lead): print `idsync history` here and check the numbers ($NUSERS users / $NGROUPS groups expected).
-echo "SCIM server now holds $(scim_count Users) users and $(scim_count Groups) groups (directory: $NUSERS users, $NGROUPS groups)"
+idsync history --limit 5
+users=$(scim_count Users) groups=$(scim_count Groups)
+echo "SCIM server now holds $users users and $groups groups (directory: $NUSERS users, $NGROUPS groups)"
+if [ "$users" != "$NUSERS" ] || [ "$groups" != "$NGROUPS" ]; then
+  echo "demo: the SCIM server does not hold every user and group; see \`idsync history --errors\`" >&2; exit 1
+fi
+
+# --- 7. a change moves alone ----------------------------------------------------------------------
+say "Changing one user in the directory, then a delta cycle"
+printf '%s\n' 'dn: uid=user00001,ou=people,dc=example,dc=test' 'changetype: modify' 'replace: title' \
+  'title: Chief Demo Officer' | ldapmodify -x -H "ldap://127.0.0.1:$LDAP_PORT" -D cn=admin,dc=example,dc=test \
+  -y "$DEMO/ldap.pw" >/dev/null
+idsync cycle
+# TODO(lead): show the changed SCIM user (e.g. `idsync cs show cloud --dn ...` or a SCIM GET) once the
+# demo's target naming is settled.
 
 say "Next"
 [ "$KEEP" = 1 ] || echo "(everything below is removed when the demo ends: rerun with --keep to try it)"

@@ -1,6 +1,5 @@
 /* `idsync cs show`, `mv search|show`, `trace`: looking at objects. */
 #include "cli/cli.h"
-#include "engine/engine_sync_int.h"
 #include "engine/engine_trace.h"
 #include "util/util_alloc.h"
 #include "util/util_uuid.h"
@@ -75,11 +74,12 @@ static void anchor_from_arg(const char *a, void **out, size_t *len)
 
 int cli_cs(cli *c, int argc, char **argv)
 {
-    if (argc < 1 || strcmp(argv[0], "show") != 0 || cli_opt_flag(&argc, argv, "--help")) {
-        puts("usage: idsync cs show CONNECTOR (--dn DN | --anchor A) [--json]\nThe connector-space copy of one "
-             "object: attributes as last imported, link to the metaverse, pending export, last export error.\n"
-             "Anchors: text as shown (SCIM id, entryUUID) or hex:... (objectGUID).");
-        return argc < 1 || strcmp(argv[0], "show") != 0 ? EXIT_USAGE : EXIT_OK;
+    bool help = cli_opt_flag(&argc, argv, "--help");   /* before argc is tested: the flag is removed */
+    if (help || argc < 1 || strcmp(argv[0], "show") != 0) {
+        fputs("usage: idsync cs show CONNECTOR (--dn DN | --anchor A) [--json]\nThe connector-space copy of one "
+              "object: attributes as last imported, link to the metaverse, pending export, last export error.\n"
+              "Anchors: text as shown (SCIM id, entryUUID) or hex:... (objectGUID).\n", help ? stdout : stderr);
+        return help ? EXIT_OK : EXIT_USAGE;
     }
     argc--, argv++;
     bool bad = false;
@@ -161,10 +161,11 @@ static json_t *mv_json(cli *c, mv_object *mv, err *e)
 
 int cli_mv(cli *c, int argc, char **argv)
 {
-    if (argc < 1 || cli_opt_flag(&argc, argv, "--help")) {
-        puts("usage: idsync mv search ATTR=VALUE [--json]\n       idsync mv show ID [--json]\nMetaverse objects; "
-             "`show` includes lineage: which connector and rule contributed each attribute.");
-        return argc < 1 ? EXIT_USAGE : EXIT_OK;
+    bool help = cli_opt_flag(&argc, argv, "--help");   /* before argc is tested: the flag is removed */
+    if (help || argc < 1) {
+        fputs("usage: idsync mv search ATTR=VALUE [--json]\n       idsync mv show ID [--json]\nMetaverse objects; "
+              "`show` includes lineage: which connector and rule contributed each attribute.\n", help ? stdout : stderr);
+        return help ? EXIT_OK : EXIT_USAGE;
     }
     const char *verb = argv[0];
     argc--, argv++;

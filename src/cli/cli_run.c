@@ -2,7 +2,6 @@
 #include "cli/cli.h"
 #include "engine/engine.h"
 #include "engine/engine_server.h"
-#include "engine/engine_sync_int.h"
 #include "util/util_alloc.h"
 #include "util/util_log.h"
 #include <errno.h>
@@ -42,10 +41,11 @@ static void engine_init(cli *c, engine *en)
 
 int cli_run(cli *c, int argc, char **argv)
 {
-    if (argc < 1 || cli_opt_flag(&argc, argv, "--help")) {
-        puts("usage: idsync run CONNECTOR full-import|delta-import|full-sync|delta-sync|export [--allow-deletes]\n"
-             "Runs one run profile on one connector and records it in `idsync history`.");
-        return argc < 1 ? EXIT_USAGE : EXIT_OK;
+    bool help = cli_opt_flag(&argc, argv, "--help");   /* before argc is tested: the flag is removed */
+    if (help || argc < 1) {
+        fputs("usage: idsync run CONNECTOR full-import|delta-import|full-sync|delta-sync|export [--allow-deletes]\n"
+              "Runs one run profile on one connector and records it in `idsync history`.\n", help ? stdout : stderr);
+        return help ? EXIT_OK : EXIT_USAGE;
     }
     bool allow = cli_opt_flag(&argc, argv, "--allow-deletes");
     if (cli_unknown_option(argc, argv)) return cli_usage("run: unknown option %s", cli_unknown_option(argc, argv));

@@ -54,6 +54,10 @@ struct json_t *engine_stats_json(const engine_stats *st);
 
 bool engine_staging_on_for(engine *en);
 
+/* Connector-space state and pending-export encoding beyond store.h, shown by the CLI. */
+#define CS_F_UNRESOLVED (1 << 4)   /* target object waits for a referenced object to be exported */
+#define EXPORT_CLEAR_ATTR "__clear" /* in export_attrs: names of attributes to remove in the target */
+
 /* Internals shared by the engine's files. */
 int engine_import(engine *en, const store_connector *sc, bool full, int64_t run_id, engine_stats *st, err *e);
 int engine_sync(engine *en, const store_connector *sc, bool full, int64_t run_id, engine_stats *st, err *e);

@@ -112,7 +112,11 @@ static int on_object(void *ctx, const conn_object *o, err *e)
     } else {
         next = NULL;   /* cloned only when it differs: most objects of a full import are unchanged */
     }
-    bool dn_changed = o->dn && (!cs->dn || strcmp(o->dn, cs->dn) != 0);
+    /* A provisioned object learns its DN (a SCIM resource location) from its first import:
+       recorded, but not a change that needs a sync. */
+    bool dn_fill = o->dn && !cs->dn;
+    if (dn_fill) cs->dn = xstrdup(o->dn);
+    bool dn_changed = o->dn && cs->dn && strcmp(o->dn, cs->dn) != 0;
     bool type_changed = o->object_type && strcmp(o->object_type, cs->object_type) != 0;
     bool was_deleted = (cs->flags & CS_F_DELETED) != 0;
     bool changed = dn_changed || type_changed || was_deleted || !attrs_equal(next ? next : o->attrs, cs->attrs);
@@ -145,7 +149,7 @@ static int on_object(void *ctx, const conn_object *o, err *e)
     }
     attrs_free(next);
     /* An unchanged object costs no write: the seen set, not the row, records that it exists. */
-    if (changed || confirm) rc = store_cs_save(s, cs, e);
+    if (changed || confirm || dn_fill) rc = store_cs_save(s, cs, e);
 done:
     cs_object_free(cs);
     if (rc == 0 && ++c->since_commit >= IMPORT_COMMIT_EVERY && c->full) rc = commit_page(c, NULL, 0, false, e);

@@ -134,8 +134,12 @@ printf '%s\n' 'dn: uid=user00001,ou=people,dc=example,dc=test' 'changetype: modi
   'title: Chief Demo Officer' | ldapmodify -x -H "ldap://127.0.0.1:$LDAP_PORT" -D cn=admin,dc=example,dc=test \
   -y "$DEMO/ldap.pw" >/dev/null
 idsync cycle
-# TODO(lead): show the changed SCIM user (e.g. `idsync cs show cloud --dn ...` or a SCIM GET) once the
-# demo's target naming is settled.
+echo "The SCIM server's copy of user00001 now reads:"
+curl -sf -H "@$DEMO/scim.header" \
+  "http://127.0.0.1:$SCIM_PORT/scim/v2/Users?filter=userName%20eq%20%22user00001@example.test%22" |
+  python3 -c 'import json,sys; u=json.load(sys.stdin)["Resources"][0]; print("  userName=%s title=%s" % (u["userName"], u.get("title")))'
+echo "Metaverse object of that user (idsync mv search userPrincipalName=user00001@example.test):"
+idsync mv search userPrincipalName=user00001@example.test
 
 say "Next"
 [ "$KEEP" = 1 ] || echo "(everything below is removed when the demo ends: rerun with --keep to try it)"
@@ -145,7 +149,11 @@ Try, with the same home:
   $BIN --home $H connector show corp --json
   ldapmodify -x -H ldap://127.0.0.1:$LDAP_PORT -D cn=admin,dc=example,dc=test -y $DEMO/ldap.pw   # change a user
   $BIN --home $H cycle                          # a delta cycle moves only the change
-  $BIN --home $H history
+  $BIN --home $H history --errors
+  $BIN --home $H cs show corp --dn uid=user00001,ou=people,dc=example,dc=test
+  $BIN --home $H mv search mail=user00001@example.test
+  $BIN --home $H trace corp uid=user00001,ou=people,dc=example,dc=test
+  $BIN --home $H export-preview
   $BIN --home $H db backup $DEMO/backup.idsync
 EOF
 if [ "$KEEP" = 1 ]; then

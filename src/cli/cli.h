@@ -51,6 +51,9 @@ int server_conf_db_password(const server_conf *conf, char **out, err *e);
    closed by the caller to release it. ERR_REFUSED when another process of this server holds it. */
 int cli_run_lock(cli *c, int *fd_out, err *e);
 
+/* Database URL with passwords replaced by "***" (malloc'd). */
+char *cli_redact_url(const char *url);
+
 /* Path helpers: malloc'd "HOME/NAME". */
 char *cli_path(const cli *c, const char *name);
 

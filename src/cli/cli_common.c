@@ -288,3 +288,27 @@ int cli_run_lock(cli *c, int *fd_out, err *e)
     *fd_out = fd;
     return 0;
 }
+
+/* The database URL with any password removed (URLs in idsync.conf never hold one, but a
+   libpq URL may carry a user:password@ part or "password=" parameters). */
+char *cli_redact_url(const char *url)
+{
+    char *c = xstrdup(url);
+    char *at = strchr(c, '@'), *scheme = strstr(c, "://");
+    if (at && scheme) {
+        char *colon = strchr(scheme + 3, ':');
+        if (colon && colon < at) {
+            char *r = xasprintf("%.*s:***%s", (int)(colon - c), c, at);
+            free(c);
+            c = r;
+        }
+    }
+    char *pw = strstr(c, "password=");
+    if (pw) {
+        char *end = strchr(pw, '&');
+        char *r = xasprintf("%.*spassword=***%s", (int)(pw - c), c, end ? end : "");
+        free(c);
+        c = r;
+    }
+    return c;
+}

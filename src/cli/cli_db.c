@@ -32,28 +32,6 @@ static const char HELP[] =
 #define INFO_WARN_BYTES (10LL * 1024 * 1024 * 1024)
 #define INFO_WARN_CS_OBJECTS 500000
 
-/* The database URL with any password removed. */
-static char *redact_url(const char *url)
-{
-    char *c = xstrdup(url);
-    char *at = strchr(c, '@'), *scheme = strstr(c, "://");
-    if (at && scheme) {
-        char *colon = strchr(scheme + 3, ':');
-        if (colon && colon < at) {
-            char *r = xasprintf("%.*s:***%s", (int)(colon - c), c, at);
-            free(c);
-            c = r;
-        }
-    }
-    char *pw = strstr(c, "password=");
-    if (pw) {
-        char *end = strchr(pw, '&');
-        char *r = xasprintf("%.*spassword=***%s", (int)(pw - c), c, end ? end : "");
-        free(c);
-        c = r;
-    }
-    return c;
-}
 
 /* sqlite:REL -> sqlite:/abs; refuses a password inside a PostgreSQL URL. *out malloc'd. */
 static int target_url(const char *db, char **out, err *e)
@@ -155,7 +133,7 @@ static int db_info(cli *c, int argc, char **argv)
         json_array_append_new(recs, json_sprintf("the embedded SQLite database is large (%.1f GB, %lld connector "
             "space objects); move it to PostgreSQL with `idsync db move --to postgresql://USER@HOST:PORT/DB "
             "--db-password-file F` (see docs/OPERATIONS.md)", (double)size / 1e9, (long long)ncs));
-    char *url = redact_url(c->conf.database);
+    char *url = cli_redact_url(c->conf.database);
     char t1[32], t2[32], t3[32], t4[32];
     json_t *doc = json_pack("{s:s, s:s, s:I, s:i, s:s, s:s, s:s, s:s, s:s, s:{s:s?, s:s, s:s, s:b}, s:o, s:o}",
         "engine", store_engine(st), "location", url, "size_bytes", (json_int_t)size, "schema_version", schema,
@@ -261,7 +239,7 @@ static int db_restore(cli *c, int argc, char **argv)
         free(url);
         return cli_fail(&e);
     }
-    char *shown = redact_url(url);
+    char *shown = cli_redact_url(url);
     if (c->json) {
         json_t *o = report_json(&rep);
         json_object_set_new(o, "file", json_string(argv[0]));
@@ -308,8 +286,8 @@ static int db_move(cli *c, int argc, char **argv)
     if (rc == 0 && pwfile) rc = vault_read_secret_file(pwfile, &pw, &e);
     if (rc == 0) rc = cli_open(c, &e);
     if (rc) goto done;
-    old_shown = redact_url(c->conf.database);
-    new_shown = redact_url(url);
+    old_shown = cli_redact_url(c->conf.database);
+    new_shown = cli_redact_url(url);
     if (strcmp(url, c->conf.database) == 0 ||
         (strncmp(c->conf.database, "sqlite:", 7) != 0 && strncmp(url, "sqlite:", 7) == 0 &&
          strcmp(url + 7, c->conf.database) == 0)) {

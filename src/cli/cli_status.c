@@ -7,29 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The database URL with any password removed (URLs in idsync.conf never hold one, but a
-   libpq URL may carry "password=" parameters). */
-static char *redact_url(const char *url)
-{
-    char *c = xstrdup(url);
-    char *at = strchr(c, '@'), *scheme = strstr(c, "://");
-    if (at && scheme) {
-        char *colon = strchr(scheme + 3, ':');
-        if (colon && colon < at) {
-            char *r = xasprintf("%.*s:***%s", (int)(colon - c), c, at);
-            free(c);
-            c = r;
-        }
-    }
-    char *pw = strstr(c, "password=");
-    if (pw) {
-        char *end = strchr(pw, '&');
-        char *r = xasprintf("%.*spassword=***%s", (int)(pw - c), c, end ? end : "");
-        free(c);
-        c = r;
-    }
-    return c;
-}
 
 struct status_ctx {
     cli *c;
@@ -79,7 +56,7 @@ int cli_status(cli *c, int argc, char **argv)
     store_meta_get_int(st, "phs_enabled", 0, &phs, &e);
     store_meta_get_int(st, "writeback_enabled", 0, &wb, &e);
     bool staging = engine_staging_on(st);
-    char *url = redact_url(c->conf.database);
+    char *url = cli_redact_url(c->conf.database);
     struct status_ctx sc = {c, json_array(), json_array()};
     rc = store_connector_each(st, add_connector, &sc, &e);
     if (rc) {

@@ -278,7 +278,8 @@ static int cmd_filter(cli *c, int argc, char **argv)
     jx = clear ? json_array() : json_loads(sc->exclude_json, 0, &je);
     if (ninc || nexc) {
         /* Remember each OU by its anchor (objectGUID) where the connector can resolve it, so a
-           renamed OU keeps its objects in scope instead of deleting them all. */
+           renamed OU keeps its objects in scope instead of deleting them all. The entry is exactly
+           "<GUID=32 hex>", the form the ldap/ad connector accepts (connector.h, lookup_anchor). */
         rc = engine_conn_open(sc, c->key, c->conf.server_id, &ops, &cn, &e);
         if (rc) { rc = cli_fail(&e); goto done; }
         for (int k = 0; k < ninc + nexc; k++) {
@@ -298,7 +299,8 @@ static int cmd_filter(cli *c, int argc, char **argv)
                     char *hex = xmalloc(33);
                     for (int i = 0; i < 16; i++) sprintf(hex + 2 * i, "%02x", (unsigned char)a.data[i]);
                     free(entry);
-                    entry = xasprintf("<GUID=%s>;%s", hex, dn);
+                    entry = xasprintf("<GUID=%s>", hex);
+                    if (!c->quiet && !c->json) printf("OU '%s' is remembered as <GUID=%s>\n", dn, hex);
                     free(hex);
                 }
                 buf_free(&a);

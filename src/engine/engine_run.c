@@ -142,7 +142,7 @@ int engine_cycle(engine *en, cycle_mode mode, err *e)
     struct names_ctx names = {0};
     store_connector **conns = NULL;
     size_t n = 0;
-    int failures = 0, rc;
+    int failures = 0, partial = 0, rc;
     rc = engine_lease_acquire(en->st, en->server_id, e);
     if (rc) return rc;
     rc = store_connector_each(en->st, collect_names, &names, e);
@@ -175,7 +175,8 @@ int engine_cycle(engine *en, cycle_mode mode, err *e)
         err re = {0};
         int r = run_on(en, conns[i], full ? PROFILE_FULL_IMPORT : PROFILE_DELTA_IMPORT, NULL, &re);
         imported[i] = r == 0 || r == ERR_PARTIAL;
-        if (r && r != ERR_PARTIAL) failures++;
+        if (r == ERR_PARTIAL) partial++;
+        else if (r) failures++;
         engine_lease_heartbeat(en->st, en->server_id, NULL);
         if (en->stop && *en->stop) break;
     }
@@ -187,7 +188,8 @@ int engine_cycle(engine *en, cycle_mode mode, err *e)
         store_connector_free(fresh);
         err re = {0};
         int r = run_on(en, conns[i], full ? PROFILE_FULL_SYNC : PROFILE_DELTA_SYNC, NULL, &re);
-        if (r && r != ERR_PARTIAL) failures++;
+        if (r == ERR_PARTIAL) partial++;
+        else if (r) failures++;
         engine_lease_heartbeat(en->st, en->server_id, NULL);
     }
     free(imported);
@@ -202,11 +204,20 @@ int engine_cycle(engine *en, cycle_mode mode, err *e)
             if (!pending) continue;
             err re = {0};
             int r = run_on(en, conns[i], PROFILE_EXPORT, NULL, &re);
-            if (r && r != ERR_PARTIAL) failures++;
+            if (r == ERR_PARTIAL) partial++;
+            else if (r) failures++;
             engine_lease_heartbeat(en->st, en->server_id, NULL);
         }
     }
-    rc = failures ? err_set(e, ERR_PARTIAL, "%d run(s) of this cycle failed; see `idsync history`", failures) : 0;
+    /* Exit codes (docs/CLI.md): a failed run fails the cycle (1); per-object errors alone give 3. */
+    if (failures)
+        rc = err_set(e, ERR_FAIL, "%d run(s) of this cycle failed%s; see `idsync history`", failures,
+                     partial ? " and others had per-object errors" : "");
+    else if (partial)
+        rc = err_set(e, ERR_PARTIAL, "%d run(s) of this cycle completed with per-object errors; see "
+                     "`idsync history --errors`", partial);
+    else
+        rc = 0;
 done:
     engine_lease_release(en->st, en->server_id, NULL);
     for (size_t i = 0; i < n; i++) store_connector_free(conns[i]);

@@ -107,7 +107,7 @@ const char rule_defaults_ad_json[] =
     "      \"scope\": [],\n"
     "      \"join\": [],\n"
     "      \"flows\": [\n"
-    "        {\"type\": \"direct\", \"source\": \"displayName\", \"target\": \"displayName\"},\n"
+    "        {\"type\": \"expression\", \"source\": \"IIF(IsPresent([displayName]), [displayName], [cn])\", \"target\": \"displayName\"},\n"
     "        {\"type\": \"direct\", \"source\": \"cn\", \"target\": \"cn\"},\n"
     "        {\"type\": \"direct\", \"source\": \"mail\", \"target\": \"mail\"},\n"
     "        {\"type\": \"direct\", \"source\": \"description\", \"target\": \"description\"},\n"

@@ -24,8 +24,6 @@ secret "$T/ldap.pw" "$LDAP_PW"
 secret "$T/scim.token" "$SCIM_TOKEN"
 
 # expected SCIM state from the directory: userName, externalId, givenName, familyName, emails, title, displayName
-ldapsearch -x -LLL -o ldif-wrap=no -H "$LDAP_URL" -D "$LDAP_ADMIN" -w "$LDAP_PW" -b "ou=people,$B" \
-  '(objectClass=inetOrgPerson)' uid entryUUID mail givenName sn title cn >"$T/people.ldif"
 # expect_users FILE: one TSV line per directory user, as the default rules should render it in SCIM.
 expect_users() {
   ldapsearch -x -LLL -o ldif-wrap=no -H "$LDAP_URL" -D "$LDAP_ADMIN" -w "$LDAP_PW" -b "ou=people,$B" \
@@ -128,6 +126,9 @@ check "  ... only these writes: 2 user creates, 4 user updates, 1 user delete, 1
   eq "$(scim_writes)" "create Users=2,delete Users=1,update Groups=1,update Users=4"
 check "  ... members changed by one add and one remove op" \
   eq "$(scim_stat '[(.patch_ops["add members"] // 0), (.patch_ops["remove members[filter]"] // 0)] | join(",")')" 1,1
+check "  ... user patches touch only the changed attributes (title, familyName, 2 userNames, u3's email)" \
+  eq "$(scim_stat '[.patch_ops["replace title"], .patch_ops["replace name.familyName"], .patch_ops["replace userName"],
+                    ([.patch_ops | keys[] | select(test("^(replace|add|remove) (title|name.familyName|userName|emails.*|members.*)$") | not)] | length)] | join(",")')" 1,1,2,0
 check "  ... never a full member replace" eq "$(scim_stat '[.patch_ops | to_entries[] | select(.key | test("^replace members")) | .value] | add // 0')" 0
 check "  ... no PUT (only PATCH/POST/DELETE)" eq "$(scim_stat '[.requests | to_entries[] | select(.key | test("^PUT ")) | .value] | add // 0')" 0
 check "  ... 1,001 users in SCIM" eq "$(scim_stat .users)" 1001

@@ -42,6 +42,7 @@ check "A: db move to PostgreSQL succeeds" eq "$RC" 0
 [ "$RC" -eq 0 ] || sed 's/^/     | /' "$T/err"
 run --home "$HA" status --json
 check "A: status says postgresql" eq "$(jq -r .database.engine "$T/out")" postgresql
+A_ID=$(jq -r .server_id "$T/out")
 run --home "$HA" db info --json
 check "A: no live lease after the move" eq "$(jq -r .owner.lease_live "$T/out")" false
 rm -rf "$HA"                                                     # "the server died"
@@ -60,6 +61,8 @@ step "server B adopts the database"
 run --home "$HB" install --db "$PGURL" --db-password-file "$T/pg.pw" --use-existing-database
 check "B: install --use-existing-database succeeds" eq "$RC" 0
 [ "$RC" -eq 0 ] || sed 's/^/     | /' "$T/err"
+cat "$T/out" "$T/err" >"$T/installB"
+check "  ... naming server A, whose lease is not live, as the previous owner" has "$T/installB" "$A_ID"
 run --home "$HB" staging status --json
 check "B: starts in staging mode" jtrue "$T/out" '.staging_mode == true'
 run --home "$HB" connector list --json

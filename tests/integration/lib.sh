@@ -25,6 +25,7 @@ it_init() {
   T=$(mktemp -d "/tmp/idsync-$IT_NAME.XXXXXX")
   chmod 755 "$T"
   trap it_cleanup EXIT
+  trap 'exit 143' TERM; trap 'exit 130' INT   # a ctest timeout still runs it_cleanup (peers run in their own sessions)
   IT_T0=$(date +%s)
 }
 

@@ -1,11 +1,9 @@
 #!/bin/bash
-# PENDING (not run by ctest; fails today): an AD group without a displayName (the usual case: ADUC, samba-tool
-# and `New-ADGroup` leave it empty) must still reach SCIM, named by its cn. Today rules/defaults/ad.json flows
-# displayName directly and "Out to SCIM - Group" requires displayName ISNOTNULL, so such groups are silently
-# never exported (the ldap defaults already fall back to cn). Needs root (Samba on 127.0.0.1:389), SCIM on 18967.
-# Run by hand: IDSYNC_BIN=build/idsync IDSYNC_SRC=$PWD bash tests/integration/pending/e2e_ad_group_cn.sh
+# An AD group without a displayName (the usual case: ADUC, samba-tool and `New-ADGroup` leave it empty)
+# reaches SCIM named by its cn (the default rules fall back to cn, as the ldap defaults do). Needs root (Samba on 127.0.0.1:389), SCIM on 18967.
+# Run by hand: IDSYNC_BIN=build/idsync IDSYNC_SRC=$PWD bash tests/integration/e2e_ad_group_cn.sh
 set -euo pipefail
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/lib.sh"
 it_init e2e-ad-group-cn
 SPORT=${E2E_SCIM_PORT:-18967}
 SCIM_URL=http://127.0.0.1:$SPORT/scim/v2

@@ -58,6 +58,8 @@ struct conn {
     bool server_has_sync;     /* ldap: rootDSE lists the RFC 4533 sync control */
     ldap_type_map types;
     ldap_scope scope;
+    /* attribute name -> type, remembered per connection: every entry repeats the same names */
+    struct { char name[48]; attr_type type; } type_cache[128];
 };
 
 /* ---- options (conn_ldap_opts.c) ---- */

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <ldap_schema.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/time.h>
@@ -137,7 +138,23 @@ static attr_type lookup(const ldap_type_map *m, const char *lower, bool *found)
     return AT_STRING;
 }
 
+static attr_type attr_type_uncached(conn *c, const char *name);
+
 attr_type conn_ldap_attr_type(conn *c, const char *name)
+{
+    size_t len = strlen(name);
+    if (len >= sizeof c->type_cache[0].name) return attr_type_uncached(c, name);
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)name[i]) * 16777619u;
+    size_t slot = h % (sizeof c->type_cache / sizeof c->type_cache[0]);
+    if (c->type_cache[slot].type && strcmp(c->type_cache[slot].name, name) == 0) return c->type_cache[slot].type;
+    attr_type t = attr_type_uncached(c, name);
+    memcpy(c->type_cache[slot].name, name, len + 1);
+    c->type_cache[slot].type = t;
+    return t;
+}
+
+static attr_type attr_type_uncached(conn *c, const char *name)
 {
     char lower[256];
     size_t l = strcspn(name, ";");
@@ -265,4 +282,5 @@ void conn_ldap_types_load(conn *c)
     if (c->is_ad) load_ad(c);
     else load_ldap(c);
     conn_ldap_types_sort(&c->types);
+    memset(c->type_cache, 0, sizeof c->type_cache);   /* answers given before the schema was known */
 }

@@ -14,12 +14,6 @@
 #define EXPORT_BATCH 256
 #define EXPORT_MAX_UNCONFIRMED 5   /* exports of the same change without the import ever showing it */
 
-static int collect(void *ctx, cs_object *o, err *e)
-{
-    idset_add(ctx, o->id);
-    return 0;
-}
-
 typedef struct item_scratch {
     conn_mod *mods;
     size_t nmods;
@@ -256,13 +250,6 @@ struct count_ctx {
     long long deletes;
 };
 
-static int count_deletes(void *ctx, cs_object *o, err *e)
-{
-    struct count_ctx *c = ctx;
-    if (o->export_op == CS_EXPORT_DELETE) c->deletes++;
-    return 0;
-}
-
 int engine_export(engine *en, const store_connector *sc, int64_t run_id, engine_stats *st, err *e)
 {
     if (engine_staging_on_for(en))
@@ -272,14 +259,17 @@ int engine_export(engine *en, const store_connector *sc, int64_t run_id, engine_
     const conn_ops *ops = NULL;
     conn *cn = NULL;
     progress pr;
-    int rc = store_cs_each(en->st, sc->id, STORE_CS_EXPORT, 0, collect, &ids, e);
+    int rc = store_cs_ids(en->st, sc->id, STORE_CS_EXPORT, &ids.v, &ids.n, e);
+    ids.cap = ids.n;
     if (rc || !ids.n) goto done;
     /* Deletion threshold: a mass delete (a broken filter, a renamed OU) waits for a human. */
     int64_t threshold = 0;
     store_meta_get_int(en->st, "deletion_threshold", 500, &threshold, NULL);
     struct count_ctx cc = {0};
-    rc = store_cs_each(en->st, sc->id, STORE_CS_EXPORT, 0, count_deletes, &cc, e);
+    int64_t ndel = 0;
+    rc = store_cs_count(en->st, sc->id, STORE_CS_EXPORT_DELETES, &ndel, e);
     if (rc) goto done;
+    cc.deletes = ndel;
     if (threshold > 0 && cc.deletes > threshold && !en->allow_deletes) {
         rc = err_set(e, ERR_REFUSED, "connector '%s' has %lld pending deletes, more than the deletion threshold of %lld; "
                      "review them with `idsync export-preview %s`, then export with `idsync run %s export "

@@ -162,10 +162,16 @@ void flow_resolve(flow_result *res, const attrs *previous, attrs *out, attrs *li
                 else attr_add(dst, c->value.vals[v].data, c->value.vals[v].len);
             }
             if (lineage) {
-                char *who = xasprintf("%s|%s", c->connector ? c->connector : "", c->r->name);
+                /* "connector|rule", built without printf: this runs for every attribute of every object */
+                const char *cn = c->connector ? c->connector : "";
+                size_t cl = strlen(cn), rl = strlen(c->r->name);
+                char small[256], *who = cl + rl + 2 <= sizeof small ? small : xmalloc(cl + rl + 2);
+                memcpy(who, cn, cl);
+                who[cl] = '|';
+                memcpy(who + cl + 1, c->r->name, rl + 1);
                 attr *l = merge ? attrs_get_or_add(lineage, target, AT_STRING) : attrs_put(lineage, target, AT_STRING);
-                attr_add_unique(l, who, strlen(who));
-                free(who);
+                attr_add_unique(l, who, cl + 1 + rl);
+                if (who != small) free(who);
             }
             if (c->f->merge) merge = true;
             else decided = true;

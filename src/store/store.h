@@ -119,10 +119,32 @@ int store_cs_set_anchor(store *s, int64_t id, const void *anchor, size_t len, er
 /* Iteration. where: STORE_CS_ALL, _PENDING (flags <> 0), _EXPORT (export_op <> 0), _JOINED_TO (mv_id = arg).
    The object is borrowed for the callback; returning non-zero stops with that code.
    The callback must not write to the store (collect ids and write after, or use a batch). */
-enum { STORE_CS_ALL = 0, STORE_CS_PENDING = 1, STORE_CS_EXPORT = 2, STORE_CS_JOINED_TO = 3, STORE_CS_UNSEEN = 4 };
+enum { STORE_CS_ALL = 0, STORE_CS_PENDING = 1, STORE_CS_EXPORT = 2, STORE_CS_JOINED_TO = 3, STORE_CS_UNSEEN = 4,
+       STORE_CS_EXPORT_DELETES = 5, /* store_cs_count only: pending export deletes */
+       STORE_CS_WAITING_MV = 6 /* store_cs_ids only: the mv_ids (not ids) of joined objects flagged 1 << 4
+                                  (waiting for a referenced object to be exported) */ };
 int store_cs_each(store *s, int64_t connector_id, int where, int64_t arg,
                   int (*fn)(void *ctx, cs_object *o, err *e), void *ctx, err *e);
 int store_cs_count(store *s, int64_t connector_id, int where, int64_t *out, err *e);
+/* Ids only (no row is decoded), ascending, for where = STORE_CS_ALL, _PENDING or _EXPORT of one
+   connector. *ids is a new array the caller frees (NULL when *n is 0). */
+int store_cs_ids(store *s, int64_t connector_id, int where, int64_t **ids, size_t *n, err *e);
+/* Every connector-space object joined to metaverse object mv_id (only connector_id's when it is not
+   0), in id order. No callback runs, so the caller may write to the store while holding them. *out
+   is a new array of new objects (free each with cs_object_free, then the array with free); *n may
+   be 0 (then *out is NULL). */
+int store_cs_load_joined(store *s, int64_t mv_id, int64_t connector_id, cs_object ***out, size_t *n, err *e);
+/* Sets only the join and the flags of object id (what inbound sync changes), leaving its attributes
+   and pending export as stored. */
+int store_cs_set_link(store *s, int64_t id, int64_t mv_id, int flags, err *e);
+/* Where a reference to mv_id points in one connector: the first object (id order) of connector_id
+   joined to mv_id that is neither provisional nor deleted. *anchor and *dn (either may be NULL
+   when not wanted; *dn NULL when the object has none) are new copies. ERR_NOTFOUND when none. */
+int store_cs_joined_ref(store *s, int64_t mv_id, int64_t connector_id, void **anchor, size_t *anchor_len,
+                        char **dn, err *e);
+/* The join (mv_id, 0 when none) and flags of connector_id's object with that DN, without decoding
+   its attributes. ERR_NOTFOUND when there is none. */
+int store_cs_link_by_dn(store *s, int64_t connector_id, const char *dn, int64_t *mv_id, int *flags, err *e);
 
 /* ---- metaverse ---- */
 typedef struct mv_object {
@@ -137,6 +159,8 @@ int store_mv_get(store *s, int64_t id, mv_object **out, err *e);
 int store_mv_save(store *s, mv_object *o, err *e);        /* insert when id == 0 */
 int store_mv_delete(store *s, int64_t id, err *e);
 int store_mv_each(store *s, int (*fn)(void *ctx, mv_object *o, err *e), void *ctx, err *e);
+/* Every metaverse object id, ascending. *ids is a new array the caller frees (NULL when *n is 0). */
+int store_mv_ids(store *s, int64_t **ids, size_t *n, err *e);
 /* Join index: replace the indexed values of one MV object for one attribute. */
 int store_mv_index_set(store *s, int64_t mv_id, const char *attr_name, const attr *values, err *e);
 /* Ids of MV objects whose indexed attr has value (case-insensitive); up to max ids. */

@@ -211,11 +211,14 @@ int store_cs_each(store *s, int64_t connector_id, int where, int64_t arg,
 static const char SQL_COUNT_ALL[] = "SELECT count(*) FROM cs_objects WHERE connector_id = ?";
 static const char SQL_COUNT_PENDING[] = "SELECT count(*) FROM cs_objects WHERE connector_id = ? AND flags <> 0";
 static const char SQL_COUNT_EXPORT[] = "SELECT count(*) FROM cs_objects WHERE connector_id = ? AND export_op <> 0";
+static const char SQL_COUNT_EXPORT_DELETES[] =
+    "SELECT count(*) FROM cs_objects WHERE connector_id = ? AND export_op <> 0 AND export_op = 3";
 
 int store_cs_count(store *s, int64_t connector_id, int where, int64_t *out, err *e)
 {
     const char *sql = where == STORE_CS_PENDING ? SQL_COUNT_PENDING
-                    : where == STORE_CS_EXPORT ? SQL_COUNT_EXPORT : SQL_COUNT_ALL;
+                    : where == STORE_CS_EXPORT ? SQL_COUNT_EXPORT
+                    : where == STORE_CS_EXPORT_DELETES ? SQL_COUNT_EXPORT_DELETES : SQL_COUNT_ALL;
     db_stmt *st;
     int rc = store_stmt(s, sql, &st, e);
     if (rc) return rc;
@@ -224,4 +227,147 @@ int store_cs_count(store *s, int64_t connector_id, int where, int64_t *out, err 
     *out = rc == DB_ROW ? SC_INT(s, st, 0) : 0;
     store_stmt_done(s, st);
     return rc < 0 ? rc : 0;
+}
+
+static const char SQL_LOAD_JOINED[] = "SELECT " CS_COLS " FROM cs_objects WHERE mv_id = ? ORDER BY id";
+static const char SQL_LOAD_JOINED_IN[] =
+    "SELECT " CS_COLS " FROM cs_objects WHERE mv_id = ? AND connector_id = ? ORDER BY id";
+
+int store_cs_load_joined(store *s, int64_t mv_id, int64_t connector_id, cs_object ***out, size_t *n, err *e)
+{
+    *out = NULL;
+    *n = 0;
+    db_stmt *st;
+    int rc = store_stmt(s, connector_id ? SQL_LOAD_JOINED_IN : SQL_LOAD_JOINED, &st, e);
+    if (rc) return rc;
+    SB_INT(s, st, 1, mv_id);
+    if (connector_id) SB_INT(s, st, 2, connector_id);
+    cs_object **v = NULL;
+    size_t nv = 0;
+    while ((rc = s->drv->step(st, e)) == DB_ROW) {
+        cs_object *o = NULL;
+        rc = row_to_cs(s, st, &o, e);
+        if (rc) break;
+        v = xrealloc(v, (nv + 1) * sizeof *v);
+        v[nv++] = o;
+    }
+    store_stmt_done(s, st);
+    if (rc == DB_DONE) rc = 0;
+    if (rc) {
+        for (size_t i = 0; i < nv; i++) cs_object_free(v[i]);
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *n = nv;
+    return 0;
+}
+
+/* (flags & 6) = 0: neither CS_F_PROVISIONAL (4) nor CS_F_DELETED (2). */
+static const char SQL_JOINED_REF[] =
+    "SELECT anchor, dn FROM cs_objects WHERE mv_id = ? AND connector_id = ? AND (flags & 6) = 0 ORDER BY id LIMIT 1";
+
+int store_cs_joined_ref(store *s, int64_t mv_id, int64_t connector_id, void **anchor, size_t *anchor_len,
+                        char **dn, err *e)
+{
+    if (anchor) *anchor = NULL;
+    if (anchor_len) *anchor_len = 0;
+    if (dn) *dn = NULL;
+    db_stmt *st;
+    int rc = store_stmt(s, SQL_JOINED_REF, &st, e);
+    if (rc) return rc;
+    SB_INT(s, st, 1, mv_id);
+    SB_INT(s, st, 2, connector_id);
+    rc = s->drv->step(st, e);
+    if (rc == DB_ROW) {
+        size_t len = 0;
+        if (anchor) *anchor = store_col_blobdup(s, st, 0, &len);
+        if (anchor_len) *anchor_len = len;
+        if (dn) *dn = store_col_strdup(s, st, 1);
+        rc = 0;
+    } else if (rc == DB_DONE) {
+        rc = err_set(e, ERR_NOTFOUND, "metaverse object %lld has no exported object in connector %lld",
+                     (long long)mv_id, (long long)connector_id);
+    }
+    store_stmt_done(s, st);
+    return rc;
+}
+
+static const char SQL_LINK_BY_DN[] = "SELECT mv_id, flags FROM cs_objects WHERE connector_id = ? AND dn = ?";
+
+int store_cs_link_by_dn(store *s, int64_t connector_id, const char *dn, int64_t *mv_id, int *flags, err *e)
+{
+    db_stmt *st;
+    int rc = store_stmt(s, SQL_LINK_BY_DN, &st, e);
+    if (rc) return rc;
+    SB_INT(s, st, 1, connector_id);
+    SB_TEXT(s, st, 2, dn);
+    rc = s->drv->step(st, e);
+    if (rc == DB_ROW) {
+        *mv_id = SC_INT(s, st, 0);   /* NULL reads as 0 */
+        *flags = (int)SC_INT(s, st, 1);
+        rc = 0;
+    } else if (rc == DB_DONE) {
+        rc = err_set(e, ERR_NOTFOUND, "no object with DN '%s' in this connector space", dn);
+    }
+    store_stmt_done(s, st);
+    return rc;
+}
+
+static const char SQL_SET_LINK[] = "UPDATE cs_objects SET mv_id = ?, flags = ?, updated_at = ? WHERE id = ?";
+
+int store_cs_set_link(store *s, int64_t id, int64_t mv_id, int flags, err *e)
+{
+    db_stmt *st;
+    int rc = store_stmt(s, SQL_SET_LINK, &st, e);
+    if (rc) return rc;
+    if (mv_id) SB_INT(s, st, 1, mv_id);
+    else s->drv->bind_null(st, 1);
+    SB_INT(s, st, 2, flags);
+    SB_INT(s, st, 3, store_now());
+    SB_INT(s, st, 4, id);
+    return store_stmt_exec(s, st, e);
+}
+
+/* Reads the first column of every row of st (already bound) into a new array. */
+static int cs_collect_ids(store *s, db_stmt *st, int64_t **ids, size_t *n, err *e)
+{
+    int64_t *v = NULL;
+    size_t nv = 0, cap = 0;
+    int rc;
+    while ((rc = s->drv->step(st, e)) == DB_ROW) {
+        if (nv == cap) {
+            cap = cap ? cap * 2 : 1024;
+            v = xrealloc(v, cap * sizeof *v);
+        }
+        v[nv++] = SC_INT(s, st, 0);
+    }
+    store_stmt_done(s, st);
+    if (rc < 0) {
+        free(v);
+        return rc;
+    }
+    *ids = v;
+    *n = nv;
+    return 0;
+}
+
+static const char SQL_IDS_ALL[] = "SELECT id FROM cs_objects WHERE connector_id = ? ORDER BY id";
+static const char SQL_IDS_PENDING[] = "SELECT id FROM cs_objects WHERE connector_id = ? AND flags <> 0 ORDER BY id";
+static const char SQL_IDS_EXPORT[] = "SELECT id FROM cs_objects WHERE connector_id = ? AND export_op <> 0 ORDER BY id";
+static const char SQL_IDS_WAITING[] = "SELECT mv_id FROM cs_objects WHERE connector_id = ? AND flags <> 0 "
+                                      "AND (flags & 16) <> 0 AND mv_id IS NOT NULL ORDER BY id";
+
+int store_cs_ids(store *s, int64_t connector_id, int where, int64_t **ids, size_t *n, err *e)
+{
+    *ids = NULL;
+    *n = 0;
+    const char *sql = where == STORE_CS_PENDING ? SQL_IDS_PENDING : where == STORE_CS_EXPORT ? SQL_IDS_EXPORT
+                    : where == STORE_CS_ALL ? SQL_IDS_ALL : where == STORE_CS_WAITING_MV ? SQL_IDS_WAITING : NULL;
+    if (!sql) return err_set(e, ERR_USAGE, "store_cs_ids: selection %d is not supported", where);
+    db_stmt *st;
+    int rc = store_stmt(s, sql, &st, e);
+    if (rc) return rc;
+    SB_INT(s, st, 1, connector_id);
+    return cs_collect_ids(s, st, ids, n, e);
 }

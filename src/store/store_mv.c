@@ -42,7 +42,9 @@ static const char SQL_UPDATE[] =
     "UPDATE mv_objects SET object_type = ?, attrs = ?, lineage = ?, updated_at = ? WHERE id = ?";
 static const char SQL_DELETE[] = "DELETE FROM mv_objects WHERE id = ?";
 static const char SQL_IDX_DEL_ALL[] = "DELETE FROM mv_index WHERE mv_id = ?";
-static const char SQL_IDX_DEL[] = "DELETE FROM mv_index WHERE mv_id = ? AND attr = ?";
+/* "attr || ''" keeps SQLite's planner (no statistics) off the (attr, value, mv_id) key, which would
+   scan every entry of the attribute; the mv_id index finds the object's few rows. */
+static const char SQL_IDX_DEL[] = "DELETE FROM mv_index WHERE mv_id = ? AND attr || '' = ?";
 static const char SQL_IDX_ADD[] =
     "INSERT INTO mv_index(attr, value, mv_id) VALUES (?,?,?) ON CONFLICT (attr, value, mv_id) DO NOTHING";
 static const char SQL_IDX_FIND[] = "SELECT mv_id FROM mv_index WHERE attr = ? AND value = ? ORDER BY mv_id";
@@ -196,4 +198,39 @@ int store_mv_search(store *s, const char *attr_name, const char *value, int64_t 
     int rc = store_mv_each(s, search_one, &c, e);
     *n = c.n;
     return rc;
+}
+
+/* Reads the first column of every row of st (already bound) into a new array. */
+static int mv_collect_ids(store *s, db_stmt *st, int64_t **ids, size_t *n, err *e)
+{
+    int64_t *v = NULL;
+    size_t nv = 0, cap = 0;
+    int rc;
+    while ((rc = s->drv->step(st, e)) == DB_ROW) {
+        if (nv == cap) {
+            cap = cap ? cap * 2 : 1024;
+            v = xrealloc(v, cap * sizeof *v);
+        }
+        v[nv++] = SC_INT(s, st, 0);
+    }
+    store_stmt_done(s, st);
+    if (rc < 0) {
+        free(v);
+        return rc;
+    }
+    *ids = v;
+    *n = nv;
+    return 0;
+}
+
+static const char SQL_IDS[] = "SELECT id FROM mv_objects ORDER BY id";
+
+int store_mv_ids(store *s, int64_t **ids, size_t *n, err *e)
+{
+    *ids = NULL;
+    *n = 0;
+    db_stmt *st;
+    int rc = store_stmt(s, SQL_IDS, &st, e);
+    if (rc) return rc;
+    return mv_collect_ids(s, st, ids, n, e);
 }

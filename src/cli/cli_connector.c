@@ -140,6 +140,12 @@ static int cmd_add(cli *c, int argc, char **argv)
         size_t before = rules ? rules->n : 0;
         const char *deftype = strcmp(type, "ldif") == 0 ? "ldap" : type;
         if (rc == 0) rc = rule_set_defaults_for(rules, deftype, argv[0], &e);
+        /* An ldif connector borrows the ldap defaults: bind them to its own type. */
+        for (size_t i = before; rc == 0 && i < rules->n; i++)
+            if (strcmp(rules->rules[i]->connector_type, type) != 0) {
+                free(rules->rules[i]->connector_type);
+                rules->rules[i]->connector_type = xstrdup(type);
+            }
         for (size_t i = before; rc == 0 && i < rules->n; i++) rc = engine_rule_save(c->st, rules->rules[i], &e);
     }
     if (rc == 0) rc = store_commit(c->st, &e);

@@ -17,24 +17,6 @@ struct linked_ctx {
     size_t n;
 };
 
-static int collect_linked(void *ctx, cs_object *o, err *e)
-{
-    struct linked_ctx *l = ctx;
-    l->v = xrealloc(l->v, (l->n + 1) * sizeof *l->v);
-    /* the callback's object is borrowed: keep our own copy */
-    cs_object *c = xcalloc(1, sizeof *c);
-    *c = *o;
-    c->anchor = xmemdup(o->anchor, o->anchor_len ? o->anchor_len : 1);
-    c->dn = o->dn ? xstrdup(o->dn) : NULL;
-    c->object_type = xstrdup(o->object_type);
-    c->attrs = attrs_clone(o->attrs);
-    c->export_attrs = o->export_attrs ? attrs_clone(o->export_attrs) : NULL;
-    c->export_dn = o->export_dn ? xstrdup(o->export_dn) : NULL;
-    c->export_error = o->export_error ? xstrdup(o->export_error) : NULL;
-    l->v[l->n++] = c;
-    return 0;
-}
-
 static bool is_target_rule(const rule *r, const store_connector *t, const mv_object *mv)
 {
     if (r->direction != RULE_OUTBOUND || !r->enabled) return false;
@@ -61,20 +43,18 @@ static void resolve_outbound_refs(sync_ctx *x, const store_connector *t, attr *a
     bool by_anchor = strcmp(t->type, "scim") == 0;
     for (size_t i = 0; i < a->nvals; i++) {
         int64_t m = strtoll(a->vals[i].data, NULL, 10);
-        struct linked_ctx l = {0};
         err e2 = {0};
-        char *val = NULL;
-        size_t vlen = 0;
-        if (m > 0 && store_cs_each(x->en->st, 0, STORE_CS_JOINED_TO, m, collect_linked, &l, &e2) == 0) {
-            for (size_t k = 0; k < l.n && !val; k++) {
-                cs_object *c = l.v[k];
-                if (c->connector_id != t->id || (c->flags & (CS_F_PROVISIONAL | CS_F_DELETED))) continue;
-                if (by_anchor) val = xstrndup(c->anchor, c->anchor_len), vlen = strlen(val);
-                else if (c->dn) val = xstrdup(c->dn), vlen = strlen(val);
-            }
+        char *val = NULL, *dn = NULL;
+        void *anchor = NULL;
+        size_t vlen = 0, alen = 0;
+        /* the first exported object of the target joined to m (neither provisional nor deleted) */
+        if (m > 0 && store_cs_joined_ref(x->en->st, m, t->id, by_anchor ? &anchor : NULL, &alen,
+                                         by_anchor ? NULL : &dn, &e2) == 0) {
+            if (by_anchor && anchor) val = xstrndup(anchor, alen), vlen = strlen(val);
+            else if (dn) val = dn, dn = NULL, vlen = strlen(val);
         }
-        for (size_t k = 0; k < l.n; k++) cs_object_free(l.v[k]);
-        free(l.v);
+        free(anchor);
+        free(dn);
         free(a->vals[i].data);
         if (!val) {
             *unresolved = true;
@@ -139,6 +119,10 @@ static int outbound_target(sync_ctx *x, const mv_object *mv, int64_t m, const st
         /* Out of scope (or the MV object is gone): deprovision what we provisioned. */
         if (!existing || has_inbound(x, t)) return 0;
         x->st->deprovisions++;
+        if (x->current) {
+            int qrc = sync_queue_referrers(x, m, x->current, e);
+            if (qrc) return qrc;
+        }
         if (existing->flags & CS_F_PROVISIONAL) return store_cs_delete(s, existing->id, e);
         if (existing->export_op == CS_EXPORT_DELETE) return 0;
         existing->export_op = CS_EXPORT_DELETE;
@@ -169,7 +153,8 @@ static int outbound_target(sync_ctx *x, const mv_object *mv, int64_t m, const st
     flow_resolve(&res, existing ? existing->attrs : NULL, desired, NULL, managed);
     flow_result_clear(&res);
     x->st->flows += (long long)res.n;
-    const char *want_dn = attrs_get_str(desired, "dn");
+    /* owned copy: "dn" is removed from desired below, which frees the attribute's values */
+    char *want_dn = attrs_get_str(desired, "dn") ? xstrdup(attrs_get_str(desired, "dn")) : NULL;
     cs_object *o = existing;
     bool dirty = false;
     if (!o) {
@@ -236,6 +221,7 @@ static int outbound_target(sync_ctx *x, const mv_object *mv, int64_t m, const st
     if (dirty) rc = store_cs_save(s, o, e);
     if (o != existing) cs_object_free(o);
 out:
+    free(want_dn);
     attrs_free(desired);
     attrs_free(managed);
     return rc;
@@ -248,14 +234,9 @@ int sync_outbound_one(sync_ctx *x, int64_t m, err *e)
     int rc = store_mv_get(x->en->st, m, &mv, e);
     if (rc == ERR_NOTFOUND) rc = 0, err_clear(e), mv = NULL;
     if (rc) return rc;
-    rc = store_cs_each(x->en->st, 0, STORE_CS_JOINED_TO, m, collect_linked, &l, e);
     for (size_t i = 0; rc == 0 && i < x->nconns; i++) {
         const store_connector *t = x->conns[i];
-        cs_object *existing = NULL;
-        for (size_t k = 0; k < l.n && !existing; k++)
-            if (l.v[k]->connector_id == t->id && !(l.v[k]->flags & CS_F_DELETED)) existing = l.v[k];
-        if (!mv && !existing) continue;
-        /* Only connectors with outbound rules, or objects we may have to deprovision. */
+        /* Only connectors with outbound rules (which may also have objects to deprovision). */
         bool any_rule = false;
         for (size_t r = 0; r < x->rules->n && !any_rule; r++) {
             const rule *ru = x->rules->rules[r];
@@ -264,10 +245,17 @@ int sync_outbound_one(sync_ctx *x, int64_t m, err *e)
                         strcasecmp(ru->connector_type, t->type) == 0) : strcmp(ru->connector, t->name) == 0);
         }
         if (!any_rule) continue;
-        rc = outbound_target(x, mv, m, t, existing, e);
+        /* this target's objects only: the sources' (larger) objects are not decoded */
+        rc = store_cs_load_joined(x->en->st, m, t->id, &l.v, &l.n, e);
+        cs_object *existing = NULL;
+        for (size_t k = 0; rc == 0 && k < l.n && !existing; k++)
+            if (!(l.v[k]->flags & CS_F_DELETED)) existing = l.v[k];
+        if (rc == 0 && (mv || existing)) rc = outbound_target(x, mv, m, t, existing, e);
+        for (size_t k = 0; k < l.n; k++) cs_object_free(l.v[k]);
+        free(l.v);
+        l.v = NULL;
+        l.n = 0;
     }
-    for (size_t k = 0; k < l.n; k++) cs_object_free(l.v[k]);
-    free(l.v);
     mv_object_free(mv);
     return rc;
 }
@@ -276,6 +264,8 @@ int sync_outbound_set(sync_ctx *x, idset *ids, err *e)
 {
     idset_sort_unique(ids);
     int rc = 0;
+    idset *prev = x->current;
+    x->current = ids;   /* referrers found while evaluating are appended and evaluated too */
     for (size_t i = 0; rc == 0 && i < ids->n; i++) {
         rc = sync_outbound_one(x, ids->v[i], e);
         if (rc == 0 && (i + 1) % 1000 == 0 && store_in_tx(x->en->st)) {
@@ -283,14 +273,8 @@ int sync_outbound_set(sync_ctx *x, idset *ids, err *e)
             if (rc == 0) rc = store_begin(x->en->st, e);
         }
     }
+    x->current = prev;
     return rc;
-}
-
-static int collect_unresolved(void *ctx, cs_object *o, err *e)
-{
-    idset *s = ctx;
-    if ((o->flags & CS_F_UNRESOLVED) && o->mv_id) idset_add(s, o->mv_id);
-    return 0;
 }
 
 int engine_sync_pending_references(engine *en, int64_t run_id, engine_stats *st, err *e)
@@ -299,8 +283,13 @@ int engine_sync_pending_references(engine *en, int64_t run_id, engine_stats *st,
     sync_ctx_init(&x, en, run_id, st);
     int rc = sync_ctx_load(&x, e);
     idset ids = {0};
-    for (size_t i = 0; rc == 0 && i < x.nconns; i++)
-        rc = store_cs_each(en->st, x.conns[i]->id, STORE_CS_PENDING, 0, collect_unresolved, &ids, e);
+    for (size_t i = 0; rc == 0 && i < x.nconns; i++) {
+        int64_t *v = NULL;
+        size_t n = 0;
+        rc = store_cs_ids(en->st, x.conns[i]->id, STORE_CS_WAITING_MV, &v, &n, e);
+        for (size_t k = 0; k < n; k++) idset_add(&ids, v[k]);
+        free(v);
+    }
     if (rc == 0 && ids.n) {
         rc = store_begin(en->st, e);
         if (rc == 0) rc = sync_outbound_set(&x, &ids, e);

@@ -4,6 +4,7 @@
  * state and the connector-space copy. */
 #include "engine/engine.h"
 #include "engine/engine_config.h"
+#include "engine/engine_anchor_set.h"
 #include "engine/engine_flow.h"
 #include "engine/engine_progress.h"
 #include "engine/engine_sync_int.h"
@@ -63,8 +64,45 @@ int sync_ctx_load(sync_ctx *x, err *e)
     return rc;
 }
 
+int sync_queue_referrers(sync_ctx *x, int64_t m, idset *into, err *e)
+{
+    char idtxt[32];
+    snprintf(idtxt, sizeof idtxt, "%lld", (long long)m);
+    size_t max = 65536, n = 0;
+    int64_t *ids = xmalloc(max * sizeof(int64_t));
+    int rc = store_mv_index_find(x->en->st, MV_REF_INDEX, idtxt, ids, max, &n, e);
+    if (!x->queued) x->queued = anchor_set_new();
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (ids[i] == m || anchor_set_has(x->queued, &ids[i], sizeof ids[i])) continue;
+        anchor_set_add(x->queued, &ids[i], sizeof ids[i]);
+        idset_add(into, ids[i]);
+    }
+    free(ids);
+    return rc;
+}
+
+/* Union of an object's reference values, for the reverse-reference index. */
+static attr *ref_union(const attrs *a)
+{
+    attr *u = xcalloc(1, sizeof *u);
+    u->name = MV_REF_INDEX;
+    u->type = AT_STRING;
+    for (size_t i = 0; a && i < a->n; i++)
+        if (a->a[i].type == AT_REFERENCE)
+            for (size_t k = 0; k < a->a[i].nvals; k++) attr_add_unique(u, a->a[i].vals[k].data, a->a[i].vals[k].len);
+    return u;
+}
+
+static void ref_union_free(attr *u)
+{
+    for (size_t i = 0; u && i < u->nvals; i++) free(u->vals[i].data);
+    if (u) free(u->vals);
+    free(u);
+}
+
 void sync_ctx_clear(sync_ctx *x)
 {
+    anchor_set_free(x->queued);
     rule_set_free(x->rules);
     for (size_t i = 0; i < x->nconns; i++) store_connector_free(x->conns[i]);
     free(x->conns);
@@ -110,7 +148,7 @@ void idset_sort_unique(idset *s)
 static void object_error(sync_ctx *x, const cs_object *o, const char *kind, const err *e)
 {
     x->st->errors++;
-    log_warn("%s: %s", o && o->dn ? o->dn : "(object)", e->msg);
+    log_warn("%s", e->msg);   /* callers prefix the message with the object's DN */
     store_run_error(x->en->st, x->run_id, o ? o->dn : NULL, o ? o->anchor : NULL, o ? o->anchor_len : 0, kind,
                     e->msg, NULL);
 }
@@ -144,13 +182,13 @@ static void resolve_inbound_refs(sync_ctx *x, int64_t connector_id, attr *a, boo
 {
     size_t w = 0;
     for (size_t i = 0; i < a->nvals; i++) {
-        cs_object *ref = NULL;
         err e2 = {0};
         char idtxt[32] = "";
-        if (store_cs_get_by_dn(x->en->st, connector_id, a->vals[i].data, &ref, &e2) == 0 && ref->mv_id &&
-            !(ref->flags & CS_F_DELETED))
-            snprintf(idtxt, sizeof idtxt, "%lld", (long long)ref->mv_id);
-        cs_object_free(ref);
+        int64_t ref_mv = 0;
+        int ref_flags = 0;
+        if (store_cs_link_by_dn(x->en->st, connector_id, a->vals[i].data, &ref_mv, &ref_flags, &e2) == 0 && ref_mv &&
+            !(ref_flags & CS_F_DELETED))
+            snprintf(idtxt, sizeof idtxt, "%lld", (long long)ref_mv);
         free(a->vals[i].data);
         if (!idtxt[0]) {
             *unresolved = true;
@@ -196,6 +234,62 @@ static int contribute(void *ctx, cs_object *o, err *e)
     return 0;
 }
 
+/* Recomputes mv (borrowed; id 0 = a new projection, inserted here unless nothing contributes)
+   from the connector-space objects linked to it. */
+static int recompute_from(sync_ctx *x, mv_object *mv, cs_object *const *linked, size_t nlinked, bool *changed,
+                          bool *unresolved, err *e)
+{
+    struct contrib_ctx c = {.x = x, .e = e};
+    int rc = 0;
+    bool insert = mv->id == 0;
+    *changed = false;
+    for (size_t i = 0; rc == 0 && i < nlinked; i++) rc = contribute(&c, linked[i], e);
+    if (rc) goto done;
+    if (unresolved) *unresolved = c.unresolved;
+    if (c.contributors == 0) {
+        if (insert) goto done;
+        /* Object deletion rule: no connector contributes any more. Objects that point to it
+           (group members, managers) are recomputed after this pass, so no dead reference stays. */
+        rc = sync_queue_referrers(x, mv->id, &x->retry, e);
+        if (rc == 0) rc = store_mv_delete(x->en->st, mv->id, e);
+        x->st->mv_deletes++;
+        *changed = true;
+        goto done;
+    }
+    attrs *next = attrs_new(), *lineage = attrs_new();
+    flow_resolve(&c.res, mv->attrs, next, lineage, NULL);
+    x->st->flows += (long long)c.res.n;
+    if (insert || !attrs_equal(next, mv->attrs) || !attrs_equal(lineage, mv->lineage)) {
+        bool attrs_changed = !attrs_equal(next, mv->attrs);
+        attrs *old = mv->attrs;
+        attrs_free(mv->lineage);
+        mv->attrs = next;
+        mv->lineage = lineage;
+        next = lineage = NULL;
+        rc = store_mv_save(x->en->st, mv, e);
+        /* the join index changes only where an indexed attribute did */
+        for (size_t i = 0; rc == 0 && i < x->nindexed; i++) {
+            const attr *was = attrs_get(old, x->indexed[i]), *now = attrs_get(mv->attrs, x->indexed[i]);
+            if ((!was || !was->nvals) && (!now || !now->nvals)) continue;
+            if (was && now && attr_equal(was, now)) continue;
+            rc = store_mv_index_set(x->en->st, mv->id, x->indexed[i], now, e);
+        }
+        if (rc == 0) {
+            attr *ru_old = ref_union(old), *ru_new = ref_union(mv->attrs);
+            if (!attr_equal(ru_old, ru_new)) rc = store_mv_index_set(x->en->st, mv->id, MV_REF_INDEX, ru_new, e);
+            ref_union_free(ru_old);
+            ref_union_free(ru_new);
+        }
+        attrs_free(old);
+        *changed = attrs_changed;
+    }
+    attrs_free(next);
+    attrs_free(lineage);
+done:
+    flow_result_clear(&c.res);
+    return rc;
+}
+
 /* Recomputes MV object m from every connector-space object joined to it. *changed tells
    whether the MV object changed (or was deleted); *unresolved whether a reference waits. */
 int sync_recompute_mv(sync_ctx *x, int64_t m, bool *changed, bool *unresolved, err *e)
@@ -205,36 +299,12 @@ int sync_recompute_mv(sync_ctx *x, int64_t m, bool *changed, bool *unresolved, e
     int rc = store_mv_get(x->en->st, m, &mv, e);
     if (rc == ERR_NOTFOUND) return err_clear(e), 0;
     if (rc) return rc;
-    struct contrib_ctx c = {.x = x, .e = e};
-    rc = store_cs_each(x->en->st, 0, STORE_CS_JOINED_TO, m, contribute, &c, e);
-    if (rc) goto done;
-    if (unresolved) *unresolved = c.unresolved;
-    if (c.contributors == 0) {
-        /* Object deletion rule: no connector contributes any more. */
-        rc = store_mv_delete(x->en->st, m, e);
-        x->st->mv_deletes++;
-        *changed = true;
-        goto done;
-    }
-    attrs *next = attrs_new(), *lineage = attrs_new();
-    flow_resolve(&c.res, mv->attrs, next, lineage, NULL);
-    x->st->flows += (long long)c.res.n;
-    if (!attrs_equal(next, mv->attrs) || !attrs_equal(lineage, mv->lineage)) {
-        bool attrs_changed = !attrs_equal(next, mv->attrs);
-        attrs_free(mv->attrs);
-        attrs_free(mv->lineage);
-        mv->attrs = next;
-        mv->lineage = lineage;
-        next = lineage = NULL;
-        rc = store_mv_save(x->en->st, mv, e);
-        for (size_t i = 0; rc == 0 && i < x->nindexed; i++)
-            rc = store_mv_index_set(x->en->st, m, x->indexed[i], attrs_get(mv->attrs, x->indexed[i]), e);
-        *changed = attrs_changed;
-    }
-    attrs_free(next);
-    attrs_free(lineage);
-done:
-    flow_result_clear(&c.res);
+    cs_object **linked = NULL;
+    size_t nlinked = 0;
+    rc = store_cs_load_joined(x->en->st, m, 0, &linked, &nlinked, e);
+    if (rc == 0) rc = recompute_from(x, mv, linked, nlinked, changed, unresolved, e);
+    for (size_t i = 0; i < nlinked; i++) cs_object_free(linked[i]);
+    free(linked);
     mv_object_free(mv);
     return rc;
 }
@@ -318,7 +388,7 @@ static int disconnect(sync_ctx *x, cs_object *o, err *e)
 {
     int64_t m = o->mv_id;
     o->mv_id = 0;
-    int rc = store_cs_save(x->en->st, o, e);
+    int rc = store_cs_set_link(x->en->st, o->id, 0, o->flags, e);
     if (rc) return rc;
     x->st->disconnects++;
     bool changed = false;
@@ -339,6 +409,9 @@ int sync_inbound_one(sync_ctx *x, const store_connector *sc, cs_object *o, err *
             bool changed = false;
             rc = sync_recompute_mv(x, m, &changed, NULL, e);
             idset_add(&x->outbound, m);
+            /* A target object deleted outside idsync is provisioned again with a new anchor:
+               the objects that reference it must point to the new one. */
+            if (rc == 0 && !connector_has_inbound(x, sc)) rc = sync_queue_referrers(x, m, &x->outbound, e);
             if (connector_has_inbound(x, sc)) x->st->disconnects++;
         }
         return rc;
@@ -357,7 +430,7 @@ int sync_inbound_one(sync_ctx *x, const store_connector *sc, cs_object *o, err *
     if (nin == 0) {
         if (o->mv_id && connector_has_inbound(x, sc)) return disconnect(x, o, e);
         if (o->mv_id) idset_add(&x->outbound, o->mv_id);   /* target-side change: re-check desired state */
-        return store_cs_save(s, o, e);
+        return store_cs_set_link(s, o->id, o->mv_id, o->flags, e);
     }
     if (!o->mv_id) {
         int64_t m = 0;
@@ -368,25 +441,32 @@ int sync_inbound_one(sync_ctx *x, const store_connector *sc, cs_object *o, err *
             object_error(x, o, "sync-error", e);
             err_clear(e);
             o->flags |= CS_F_PENDING_IMPORT;   /* stays pending: retried by the next sync */
-            return store_cs_save(s, o, e);
+            return store_cs_set_link(s, o->id, o->mv_id, o->flags, e);
         }
         if (!m && provision) {
-            mv_object mv = {0};
-            mv.object_type = provision->mv_object_type;
-            mv.attrs = attrs_new();
-            mv.lineage = attrs_new();
-            rc = store_mv_save(s, &mv, e);
-            m = mv.id;
-            mv.object_type = NULL;
-            attrs_free(mv.attrs);
-            attrs_free(mv.lineage);
+            /* Projection: the new MV object is computed from this object alone and inserted once. */
+            mv_object *mv = xcalloc(1, sizeof *mv);
+            mv->object_type = xstrdup(provision->mv_object_type);
+            mv->attrs = attrs_new();
+            mv->lineage = attrs_new();
+            bool changed = false, unresolved = false;
+            cs_object *const one[1] = {o};
+            rc = recompute_from(x, mv, one, 1, &changed, &unresolved, e);
+            m = mv->id;
+            mv_object_free(mv);
             if (rc) return rc;
-            x->st->projections++;
+            if (m) {
+                x->st->projections++;
+                o->mv_id = m;
+                if (unresolved) idset_add(&x->retry, m);
+                if (changed) idset_add(&x->outbound, m);
+            }
+            return store_cs_set_link(s, o->id, o->mv_id, o->flags, e);
         }
-        if (!m) return store_cs_save(s, o, e);   /* a disconnector: in scope, nothing to join or project */
+        if (!m) return store_cs_set_link(s, o->id, o->mv_id, o->flags, e);   /* a disconnector: in scope, nothing to join or project */
         o->mv_id = m;
     }
-    rc = store_cs_save(s, o, e);
+    rc = store_cs_set_link(s, o->id, o->mv_id, o->flags, e);
     if (rc) return rc;
     bool changed = false, unresolved = false;
     rc = sync_recompute_mv(x, o->mv_id, &changed, &unresolved, e);
@@ -404,24 +484,6 @@ struct pass_ctx {
     idset ids;
 };
 
-static int collect_ids(void *ctx, cs_object *o, err *e)
-{
-    struct pass_ctx *p = ctx;
-    idset_add(&p->ids, o->id);
-    return 0;
-}
-
-struct mv_ids_ctx {
-    idset *ids;
-};
-
-static int collect_mv(void *ctx, mv_object *o, err *e)
-{
-    struct mv_ids_ctx *m = ctx;
-    idset_add(m->ids, o->id);
-    return 0;
-}
-
 int engine_sync(engine *en, const store_connector *sc, bool full, int64_t run_id, engine_stats *st, err *e)
 {
     sync_ctx x;
@@ -431,8 +493,9 @@ int engine_sync(engine *en, const store_connector *sc, bool full, int64_t run_id
     int rc = sync_ctx_load(&x, e);
     if (rc) goto done;
     /* Ids first, objects one at a time after: the store is written while we go. */
-    rc = store_cs_each(en->st, sc->id, full ? STORE_CS_ALL : STORE_CS_PENDING, 0, collect_ids, &p, e);
+    rc = store_cs_ids(en->st, sc->id, full ? STORE_CS_ALL : STORE_CS_PENDING, &p.ids.v, &p.ids.n, e);
     if (rc) goto done;
+    p.ids.cap = p.ids.n;
     progress_init(&pr, en->progress, sc->name, full ? "full sync" : "delta sync");
     pr.total = p.ids.n;
     rc = store_begin(en->st, e);
@@ -463,8 +526,11 @@ int engine_sync(engine *en, const store_connector *sc, bool full, int64_t run_id
     }
     if (rc == 0 && full) {
         /* A full sync re-evaluates every outbound rule for every metaverse object (rules may have changed). */
-        struct mv_ids_ctx mc = {&x.outbound};
-        rc = store_mv_each(en->st, collect_mv, &mc, e);
+        int64_t *all = NULL;
+        size_t nall = 0;
+        rc = store_mv_ids(en->st, &all, &nall, e);
+        for (size_t i = 0; rc == 0 && i < nall; i++) idset_add(&x.outbound, all[i]);
+        free(all);
     }
     if (rc == 0) rc = sync_outbound_set(&x, &x.outbound, e);
     if (rc == 0) rc = store_commit(en->st, e);

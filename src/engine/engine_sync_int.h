@@ -21,7 +21,16 @@ typedef struct sync_ctx {
     size_t nindexed;
     idset outbound;            /* MV ids whose outbound state must be re-evaluated */
     idset retry;               /* MV ids with unresolved inbound references */
+    idset *current;            /* the outbound set being evaluated now (appendable), or NULL */
+    struct anchor_set *queued; /* MV ids already queued as referrers (each queued once per run) */
 } sync_ctx;
+
+/* The reverse-reference index: every MV object's reference values (MV ids) are kept in the
+   join index under this attribute name, so the objects that point to an MV object can be found
+   when it is deleted or its target object is replaced. */
+#define MV_REF_INDEX "~ref"
+/* Appends the MV objects that reference m to into (each at most once per run). */
+int sync_queue_referrers(sync_ctx *x, int64_t m, idset *into, err *e);
 
 void sync_ctx_init(sync_ctx *x, engine *en, int64_t run_id, engine_stats *st);
 int sync_ctx_load(sync_ctx *x, err *e);

@@ -160,9 +160,12 @@ static int outbound_target(sync_ctx *x, const mv_object *mv, int64_t m, const st
     if (!o) {
         if (!provision) goto out;   /* join-only rules: nothing to create */
         o = xcalloc(1, sizeof *o);
+        /* Time-ordered (run start, sequence) with a random tail: new rows land at the end of
+           the anchor index instead of on random pages, and stay unique across servers. */
+        static unsigned long long seq;
         char uuid[37];
         uuid_v4(uuid);
-        char *anchor = xasprintf(PROVISIONAL_PREFIX "%s", uuid);
+        char *anchor = xasprintf(PROVISIONAL_PREFIX "%012llx-%010llx-%.8s", (unsigned long long)store_now(), ++seq, uuid);
         o->anchor_len = strlen(anchor);
         o->anchor = anchor;
         o->connector_id = t->id;

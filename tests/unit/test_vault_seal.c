@@ -11,24 +11,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "test_tmpdir.h"
 
 static char g_dir[512];
 
 static int setup(void **state)
 {
     (void)state;
-    const char *base = getenv("IDSYNC_TEST_TMP");
-    if (base) mkdir(base, 0700);
-    snprintf(g_dir, sizeof g_dir, "%s/vault-seal-XXXXXX", base ? base : "/tmp");
-    return mkdtemp(g_dir) ? 0 : -1;
+    return test_tmpdir_make(g_dir, sizeof g_dir, "vault-seal");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return test_tmpdir_remove(g_dir);
 }
 
 static char *tpath(const char *name)

@@ -105,8 +105,17 @@ static void record_error(engine *en, int64_t run_id, engine_stats *st, cs_object
     st->errors++;
     free(o->export_error);
     o->export_error = xstrdup(msg);
-    log_warn("export of %s failed: %s", o->dn ? o->dn : "(object)", msg);
-    store_run_error(en->st, run_id, o->dn, o->flags & CS_F_PROVISIONAL ? NULL : o->anchor,
+    /* Target objects without a DN (SCIM) are named by their userName / displayName. */
+    const char *name = o->dn;
+    const attrs *src = o->export_attrs ? o->export_attrs : o->attrs;
+    if (!name) name = attrs_get_str(src, "userName");
+    if (!name) name = attrs_get_str(src, "displayName");
+    if (!name) name = attrs_get_str(o->attrs, "userName");
+    char label[512];
+    if (!o->dn && name) snprintf(label, sizeof label, "%s %s", o->object_type, name);
+    else snprintf(label, sizeof label, "%s", name ? name : "(unnamed object)");
+    log_warn("export of %s failed: %s", label, msg);
+    store_run_error(en->st, run_id, label, o->flags & CS_F_PROVISIONAL ? NULL : o->anchor,
                     o->flags & CS_F_PROVISIONAL ? 0 : o->anchor_len, "export-error", msg, NULL);
 }
 

@@ -191,34 +191,51 @@ int conn_ldap_entry_read(conn *c, LDAPMessage *msg, bool incremental, const conn
 {
     conn_ldap_entry_clear(ent);
     conn_ldap_types_load(c);
-    char *dn = ldap_get_dn(c->ld, msg);
-    ent->dn = xstrdup(dn ? dn : "");
-    ldap_memfree(dn);
-    ent->a = attrs_new();
+    /* One sequential pass over the entry's BER (ldap_get_attribute_ber): ldap_get_values_len would
+       re-scan the entry for every attribute. */
     BerElement *ber = NULL;
+    struct berval dnbv = {0, NULL};
+    if (ldap_get_dn_ber(c->ld, msg, &ber, &dnbv) != LDAP_SUCCESS || !ber) {
+        ber_free(ber, 0);
+        return err_set(e, ERR_CORRUPT, "the directory at %s sent an entry that cannot be decoded", c->url);
+    }
+    ent->dn = xstrndup(dnbv.bv_val ? dnbv.bv_val : "", dnbv.bv_len);
+    ent->a = attrs_new();
     buf base = BUF_INIT;
     int rc = 0;
-    for (char *ad = ldap_first_attribute(c->ld, msg, &ber); ad; ad = ldap_next_attribute(c->ld, msg, ber)) {
+    struct berval ad = {0, NULL};
+    BerVarray bvals = NULL;
+    struct berval **vals = NULL;
+    size_t cap = 0;
+    while (ldap_get_attribute_ber(c->ld, msg, ber, &ad, &bvals) == LDAP_SUCCESS && ad.bv_val) {
+        char *name = xstrndup(ad.bv_val, ad.bv_len);
         long lo = 0, hi = -1;
-        bool ranged = conn_ldap_parse_range(ad, &base, &lo, &hi);
-        if (is_ignored(c, base.data)) {
-            ldap_memfree(ad);
-            continue;
+        bool ranged = conn_ldap_parse_range(name, &base, &lo, &hi);
+        if (!is_ignored(c, base.data)) {
+            size_t n = 0;
+            while (bvals && bvals[n].bv_val) n++;
+            if (n + 1 > cap) {
+                cap = n + 1 > 2 * cap ? n + 1 : 2 * cap;
+                vals = xrealloc(vals, cap * sizeof *vals);
+            }
+            for (size_t i = 0; i < n; i++) vals[i] = &bvals[i];
+            vals[n] = NULL;
+            if (ranged && incremental && lo == hi && (lo == 0 || lo == 1)) {
+                attrs **set = lo == 1 ? &ent->added : &ent->removed;
+                if (!*set) *set = attrs_new();
+                add_values(c, sink, ent->dn, *set, base.data, vals);
+                ent->has_incremental = true;
+            } else {
+                add_values(c, sink, ent->dn, ent->a, base.data, vals);
+                if (ranged && hi >= 0 && !incremental) rc = fetch_rest(c, sink, ent->dn, base.data, hi + 1, ent->a, e);
+            }
         }
-        struct berval **vals = ldap_get_values_len(c->ld, msg, ad);
-        if (ranged && incremental && lo == hi && (lo == 0 || lo == 1)) {
-            attrs **set = lo == 1 ? &ent->added : &ent->removed;
-            if (!*set) *set = attrs_new();
-            add_values(c, sink, ent->dn, *set, base.data, vals);
-            ent->has_incremental = true;
-        } else {
-            add_values(c, sink, ent->dn, ent->a, base.data, vals);
-            if (ranged && hi >= 0 && !incremental) rc = fetch_rest(c, sink, ent->dn, base.data, hi + 1, ent->a, e);
-        }
-        ldap_value_free_len(vals);
-        ldap_memfree(ad);
+        free(name);
+        ber_memfree(bvals);
+        bvals = NULL;
         if (rc) break;
     }
+    free(vals);
     ber_free(ber, 0);
     buf_free(&base);
     return rc;

@@ -11,6 +11,8 @@
 #include <strings.h>
 
 #define PROVISIONAL_PREFIX "provisional:"
+/* objects per transaction (as SYNC_COMMIT_EVERY in engine_sync.c): fewer, larger WAL commits */
+#define OUTBOUND_COMMIT_EVERY 10000
 
 struct linked_ctx {
     cs_object **v;
@@ -234,7 +236,7 @@ int sync_outbound_one(sync_ctx *x, int64_t m, err *e)
 {
     mv_object *mv = NULL;
     struct linked_ctx l = {0};
-    int rc = store_mv_get(x->en->st, m, &mv, e);
+    int rc = store_mv_get_attrs(x->en->st, m, &mv, e);   /* outbound reads no lineage */
     if (rc == ERR_NOTFOUND) rc = 0, err_clear(e), mv = NULL;
     if (rc) return rc;
     for (size_t i = 0; rc == 0 && i < x->nconns; i++) {
@@ -271,7 +273,7 @@ int sync_outbound_set(sync_ctx *x, idset *ids, err *e)
     x->current = ids;   /* referrers found while evaluating are appended and evaluated too */
     for (size_t i = 0; rc == 0 && i < ids->n; i++) {
         rc = sync_outbound_one(x, ids->v[i], e);
-        if (rc == 0 && (i + 1) % 1000 == 0 && store_in_tx(x->en->st)) {
+        if (rc == 0 && (i + 1) % OUTBOUND_COMMIT_EVERY == 0 && store_in_tx(x->en->st)) {
             rc = store_commit(x->en->st, e);
             if (rc == 0) rc = store_begin(x->en->st, e);
         }

@@ -15,7 +15,8 @@
 #include <string.h>
 #include <strings.h>
 
-#define SYNC_COMMIT_EVERY 1000
+/* objects per transaction: larger transactions write each touched index page to the WAL fewer times */
+#define SYNC_COMMIT_EVERY 10000
 #define MAX_JOIN_CANDIDATES 16
 
 /* ---------- context ---------- */
@@ -272,11 +273,15 @@ static int recompute_from(sync_ctx *x, mv_object *mv, cs_object *const *linked, 
             const attr *was = attrs_get(old, x->indexed[i]), *now = attrs_get(mv->attrs, x->indexed[i]);
             if ((!was || !was->nvals) && (!now || !now->nvals)) continue;
             if (was && now && attr_equal(was, now)) continue;
-            rc = store_mv_index_set(x->en->st, mv->id, x->indexed[i], now, e);
+            /* a new MV object has no index rows yet: add, nothing to replace */
+            rc = insert ? store_mv_index_add(x->en->st, mv->id, x->indexed[i], now, e)
+                        : store_mv_index_set(x->en->st, mv->id, x->indexed[i], now, e);
         }
         if (rc == 0) {
             attr *ru_old = ref_union(old), *ru_new = ref_union(mv->attrs);
-            if (!attr_equal(ru_old, ru_new)) rc = store_mv_index_set(x->en->st, mv->id, MV_REF_INDEX, ru_new, e);
+            if (!attr_equal(ru_old, ru_new))
+                rc = insert ? store_mv_index_add(x->en->st, mv->id, MV_REF_INDEX, ru_new, e)
+                            : store_mv_index_set(x->en->st, mv->id, MV_REF_INDEX, ru_new, e);
             ref_union_free(ru_old);
             ref_union_free(ru_new);
         }
@@ -363,7 +368,7 @@ static int try_join(sync_ctx *x, const store_connector *sc, cs_object *o, const 
             size_t w = 0;
             for (size_t a = 0; a < ncand; a++) {
                 mv_object *mv = NULL;
-                if (store_mv_get(x->en->st, cand[a], &mv, NULL) == 0 && strcasecmp(mv->object_type, r->mv_object_type) == 0)
+                if (store_mv_get_attrs(x->en->st, cand[a], &mv, NULL) == 0 && strcasecmp(mv->object_type, r->mv_object_type) == 0)
                     cand[w++] = cand[a];
                 mv_object_free(mv);
             }

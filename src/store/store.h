@@ -156,6 +156,9 @@ typedef struct mv_object {
 } mv_object;
 void mv_object_free(mv_object *o);
 int store_mv_get(store *s, int64_t id, mv_object **out, err *e);
+/* As store_mv_get, but the lineage is not read (*out's lineage is an empty set): for readers
+   that use only the type and attributes (outbound flows). */
+int store_mv_get_attrs(store *s, int64_t id, mv_object **out, err *e);
 int store_mv_save(store *s, mv_object *o, err *e);        /* insert when id == 0 */
 int store_mv_delete(store *s, int64_t id, err *e);
 int store_mv_each(store *s, int (*fn)(void *ctx, mv_object *o, err *e), void *ctx, err *e);
@@ -163,6 +166,9 @@ int store_mv_each(store *s, int (*fn)(void *ctx, mv_object *o, err *e), void *ct
 int store_mv_ids(store *s, int64_t **ids, size_t *n, err *e);
 /* Join index: replace the indexed values of one MV object for one attribute. */
 int store_mv_index_set(store *s, int64_t mv_id, const char *attr_name, const attr *values, err *e);
+/* Join index: add the values of an MV object that has no index rows for attr_name yet (one just
+   inserted: index rows cannot outlive their MV object, the foreign key cascades). */
+int store_mv_index_add(store *s, int64_t mv_id, const char *attr_name, const attr *values, err *e);
 /* Ids of MV objects whose indexed attr has value (case-insensitive); up to max ids. */
 int store_mv_index_find(store *s, const char *attr_name, const char *value, int64_t *ids, size_t max, size_t *n, err *e);
 /* Linear search over MV objects (no index): ids with attr = value case-insensitively. */

@@ -16,14 +16,15 @@ void mv_object_free(mv_object *o)
     free(o);
 }
 
-static int row_to_mv(store *s, db_stmt *st, mv_object **out, err *e)
+/* with_lineage false: the row has no lineage column (the updated_at is column 3) */
+static int row_to_mv_cols(store *s, db_stmt *st, bool with_lineage, mv_object **out, err *e)
 {
     mv_object *o = xcalloc(1, sizeof *o);
     o->id = SC_INT(s, st, 0);
     o->object_type = store_col_strdup(s, st, 1);
     o->attrs = store_col_attrs(s, st, 2, true, e);
-    o->lineage = store_col_attrs(s, st, 3, true, e);
-    o->updated_at = SC_INT(s, st, 4);
+    o->lineage = with_lineage ? store_col_attrs(s, st, 3, true, e) : attrs_new();
+    o->updated_at = SC_INT(s, st, with_lineage ? 4 : 3);
     if (!o->object_type) o->object_type = xstrdup("");
     if (!o->attrs || !o->lineage) {
         err_prefix(e, "metaverse object %lld", (long long)o->id);
@@ -34,6 +35,12 @@ static int row_to_mv(store *s, db_stmt *st, mv_object **out, err *e)
     return 0;
 }
 
+static int row_to_mv(store *s, db_stmt *st, mv_object **out, err *e)
+{
+    return row_to_mv_cols(s, st, true, out, e);
+}
+
+static const char SQL_GET_ATTRS[] = "SELECT id, object_type, attrs, updated_at FROM mv_objects WHERE id = ?";
 static const char SQL_GET[] = "SELECT id, object_type, attrs, lineage, updated_at FROM mv_objects WHERE id = ?";
 static const char SQL_EACH[] = "SELECT id, object_type, attrs, lineage, updated_at FROM mv_objects ORDER BY id";
 static const char SQL_INSERT[] =
@@ -49,20 +56,30 @@ static const char SQL_IDX_ADD[] =
     "INSERT INTO mv_index(attr, value, mv_id) VALUES (?,?,?) ON CONFLICT (attr, value, mv_id) DO NOTHING";
 static const char SQL_IDX_FIND[] = "SELECT mv_id FROM mv_index WHERE attr = ? AND value = ? ORDER BY mv_id";
 
-int store_mv_get(store *s, int64_t id, mv_object **out, err *e)
+static int mv_get(store *s, int64_t id, bool with_lineage, mv_object **out, err *e)
 {
     db_stmt *st;
     *out = NULL;
-    int rc = store_stmt(s, SQL_GET, &st, e);
+    int rc = store_stmt(s, with_lineage ? SQL_GET : SQL_GET_ATTRS, &st, e);
     if (rc) return rc;
     SB_INT(s, st, 1, id);
     rc = s->drv->step(st, e);
-    if (rc == DB_ROW) rc = row_to_mv(s, st, out, e);
+    if (rc == DB_ROW) rc = row_to_mv_cols(s, st, with_lineage, out, e);
     else if (rc == DB_DONE)
         rc = err_set(e, ERR_NOTFOUND, "no metaverse object with id %lld; find one with `idsync mv search ATTR=VALUE`",
                      (long long)id);
     store_stmt_done(s, st);
     return rc;
+}
+
+int store_mv_get(store *s, int64_t id, mv_object **out, err *e)
+{
+    return mv_get(s, id, true, out, e);
+}
+
+int store_mv_get_attrs(store *s, int64_t id, mv_object **out, err *e)
+{
+    return mv_get(s, id, false, out, e);
 }
 
 int store_mv_save(store *s, mv_object *o, err *e)
@@ -136,14 +153,10 @@ static char *lower_dup(const char *p, size_t n)
     return v;
 }
 
-int store_mv_index_set(store *s, int64_t mv_id, const char *attr_name, const attr *values, err *e)
+int store_mv_index_add(store *s, int64_t mv_id, const char *attr_name, const attr *values, err *e)
 {
     db_stmt *st;
-    int rc = store_stmt(s, SQL_IDX_DEL, &st, e);
-    if (rc) return rc;
-    SB_INT(s, st, 1, mv_id);
-    SB_TEXT(s, st, 2, attr_name);
-    rc = store_stmt_exec(s, st, e);
+    int rc = 0;
     for (size_t i = 0; rc == 0 && values && i < values->nvals; i++) {
         rc = store_stmt(s, SQL_IDX_ADD, &st, e);
         if (rc) break;
@@ -157,6 +170,17 @@ int store_mv_index_set(store *s, int64_t mv_id, const char *attr_name, const att
         free(v);
     }
     return rc;
+}
+
+int store_mv_index_set(store *s, int64_t mv_id, const char *attr_name, const attr *values, err *e)
+{
+    db_stmt *st;
+    int rc = store_stmt(s, SQL_IDX_DEL, &st, e);
+    if (rc) return rc;
+    SB_INT(s, st, 1, mv_id);
+    SB_TEXT(s, st, 2, attr_name);
+    rc = store_stmt_exec(s, st, e);
+    return rc ? rc : store_mv_index_add(s, mv_id, attr_name, values, e);
 }
 
 int store_mv_index_find(store *s, const char *attr_name, const char *value, int64_t *ids, size_t max, size_t *n, err *e)

@@ -35,6 +35,9 @@ H=$T/home
 "$IDSYNC_BIN" --home "$H" --quiet connector add corp --type ldap --url "$URL" --base dc=example,dc=test \
   --bind-dn cn=admin,dc=example,dc=test --password-file "$T/pw" >/dev/null
 time_cmd() { local s e; s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); echo "$e - $s" | bc; }
+# Warm the directory's caches first, so neither side pays for the other's cold reads.
+ldapsearch -x -LLL -H "$URL" -D cn=admin,dc=example,dc=test -w secret -b dc=example,dc=test \
+  -E pr=1000/noprompt '(objectClass=*)' '*' '+' >/dev/null
 LS=$(time_cmd ldapsearch -x -LLL -H "$URL" -D cn=admin,dc=example,dc=test -w secret -b dc=example,dc=test \
      -E pr=1000/noprompt '(objectClass=*)' '*' '+')
 ID=$(time_cmd "$IDSYNC_BIN" --home "$H" --quiet run corp full-import)

@@ -349,3 +349,25 @@ int store_table_count(store *s, const char *table, int64_t *out, err *e)
     s->drv->finalize(st);
     return rc < 0 ? rc : 0;
 }
+
+int store_collect_ids(store *s, db_stmt *st, int64_t **ids, size_t *n, err *e)
+{
+    int64_t *v = NULL;
+    size_t nv = 0, cap = 0;
+    int rc;
+    while ((rc = s->drv->step(st, e)) == DB_ROW) {
+        if (nv == cap) {
+            cap = cap ? cap * 2 : 1024;
+            v = xrealloc(v, cap * sizeof *v);
+        }
+        v[nv++] = SC_INT(s, st, 0);
+    }
+    store_stmt_done(s, st);
+    if (rc < 0) {
+        free(v);
+        return rc;
+    }
+    *ids = v;
+    *n = nv;
+    return 0;
+}

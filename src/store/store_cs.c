@@ -329,28 +329,6 @@ int store_cs_set_link(store *s, int64_t id, int64_t mv_id, int flags, err *e)
     return store_stmt_exec(s, st, e);
 }
 
-/* Reads the first column of every row of st (already bound) into a new array. */
-static int cs_collect_ids(store *s, db_stmt *st, int64_t **ids, size_t *n, err *e)
-{
-    int64_t *v = NULL;
-    size_t nv = 0, cap = 0;
-    int rc;
-    while ((rc = s->drv->step(st, e)) == DB_ROW) {
-        if (nv == cap) {
-            cap = cap ? cap * 2 : 1024;
-            v = xrealloc(v, cap * sizeof *v);
-        }
-        v[nv++] = SC_INT(s, st, 0);
-    }
-    store_stmt_done(s, st);
-    if (rc < 0) {
-        free(v);
-        return rc;
-    }
-    *ids = v;
-    *n = nv;
-    return 0;
-}
 
 static const char SQL_IDS_ALL[] = "SELECT id FROM cs_objects WHERE connector_id = ? ORDER BY id";
 static const char SQL_IDS_PENDING[] = "SELECT id FROM cs_objects WHERE connector_id = ? AND flags <> 0 ORDER BY id";
@@ -369,5 +347,5 @@ int store_cs_ids(store *s, int64_t connector_id, int where, int64_t **ids, size_
     int rc = store_stmt(s, sql, &st, e);
     if (rc) return rc;
     SB_INT(s, st, 1, connector_id);
-    return cs_collect_ids(s, st, ids, n, e);
+    return store_collect_ids(s, st, ids, n, e);
 }

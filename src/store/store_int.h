@@ -32,6 +32,8 @@ char *store_col_strdup(store *s, db_stmt *st, int i);
 void *store_col_blobdup(store *s, db_stmt *st, int i, size_t *len);
 /* Decodes an attrs blob column (NULL column -> empty set when empty_ok, else NULL). */
 attrs *store_col_attrs(store *s, db_stmt *st, int i, bool null_is_empty, err *e);
+/* Reads the first column of every row of st (already bound) into a new array the caller frees. */
+int store_collect_ids(store *s, db_stmt *st, int64_t **ids, size_t *n, err *e);
 /* Implicit transaction around one write when none is open. */
 int store_autobegin(store *s, bool *began, err *e);
 int store_autoend(store *s, bool began, int rc, err *e);

@@ -224,28 +224,6 @@ int store_mv_search(store *s, const char *attr_name, const char *value, int64_t 
     return rc;
 }
 
-/* Reads the first column of every row of st (already bound) into a new array. */
-static int mv_collect_ids(store *s, db_stmt *st, int64_t **ids, size_t *n, err *e)
-{
-    int64_t *v = NULL;
-    size_t nv = 0, cap = 0;
-    int rc;
-    while ((rc = s->drv->step(st, e)) == DB_ROW) {
-        if (nv == cap) {
-            cap = cap ? cap * 2 : 1024;
-            v = xrealloc(v, cap * sizeof *v);
-        }
-        v[nv++] = SC_INT(s, st, 0);
-    }
-    store_stmt_done(s, st);
-    if (rc < 0) {
-        free(v);
-        return rc;
-    }
-    *ids = v;
-    *n = nv;
-    return 0;
-}
 
 static const char SQL_IDS[] = "SELECT id FROM mv_objects ORDER BY id";
 
@@ -256,5 +234,5 @@ int store_mv_ids(store *s, int64_t **ids, size_t *n, err *e)
     db_stmt *st;
     int rc = store_stmt(s, SQL_IDS, &st, e);
     if (rc) return rc;
-    return mv_collect_ids(s, st, ids, n, e);
+    return store_collect_ids(s, st, ids, n, e);
 }

@@ -9,6 +9,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
 PACKAGES=(build-essential cmake pkg-config libldap-dev libsqlite3-dev sqlite3 libpq-dev libcurl4-openssl-dev
   libjansson-dev libsodium-dev libssl-dev libcmocka-dev ca-certificates curl
+  jq bc python3 xxd procps openssl
   samba samba-ad-dc samba-ad-provision samba-dsdb-modules samba-vfs-modules samba-common-bin winbind krb5-user
   ldap-utils slapd postgresql)
 # Node: the machine may already have a newer node (e.g. 20 from NodeSource); Debian's only if none.

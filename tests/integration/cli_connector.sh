@@ -3,26 +3,8 @@
 # secrets never in output or in the database as plain text, and "credentials required" after the
 # database is adopted by a second server (a copy installed with --use-existing-database).
 set -uo pipefail
-BIN=${IDSYNC_BIN:?IDSYNC_BIN must point at the idsync binary}
-[ -x "$BIN" ] || { echo "FAIL: no idsync binary at $BIN (build the idsync target first)" >&2; exit 1; }
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/idsync-cli-connector.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
-FAILS=0
-fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
-pass() { echo "ok: $*"; }
-run() {
-  local name=$1 want=$2; shift 2
-  "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" </dev/null
-  local rc=$?
-  if [ "$rc" -ne "$want" ]; then
-    fail "$name: exit $rc, expected $want; stderr: $(head -c 400 "$WORK/$name.err")"
-    return 1
-  fi
-  return 0
-}
-expect_err() {
-  if grep -Eqi -- "$2" "$WORK/$1.err"; then pass "$1: $2"; else fail "$1: stderr does not match /$2/: $(head -c 400 "$WORK/$1.err")"; fi
-}
+CLI_TEST_NAME=cli-connector
+. "$(dirname "$0")/lib_cli.sh"
 # jcheck NAME PYTHON: runs PYTHON with d = the JSON document on stdout of NAME.
 jcheck() {
   local name=$1 code=$2

@@ -23,9 +23,15 @@ if [ ! -f "$DIR/data/PG_VERSION" ]; then
 fi
 "${AS[@]}" mkdir -p "$DIR/sock"
 # fsync=off etc.: test-only speedups. listen only on the loopback IP; socket in DIR/sock.
-"${AS[@]}" "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/pg.log" -w -t 30 start \
-  -o "-c listen_addresses=$IP -p $PORT -k $DIR/sock -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-  >"$DIR/pg_ctl.log" 2>&1 || { cat "$DIR/pg_ctl.log" "$DIR/pg.log" >&2; exit 1; }
+# Test ports sit in the kernel's ephemeral range, so a client connection of another test can hold
+# the port for a moment: retry a start that failed only because the address was in use.
+for attempt in 1 2 3 4 5 6 7 8 9 10; do
+  if "${AS[@]}" "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/pg.log" -w -t 30 start \
+       -o "-c listen_addresses=$IP -p $PORT -k $DIR/sock -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+       >"$DIR/pg_ctl.log" 2>&1; then break; fi
+  if [ "$attempt" -lt 10 ] && tail -5 "$DIR/pg.log" 2>/dev/null | grep -q "Address already in use"; then sleep 1; continue; fi
+  cat "$DIR/pg_ctl.log" "$DIR/pg.log" >&2; exit 1
+done
 PID=$(head -1 "$DIR/data/postmaster.pid")
 echo "$PID" >"$DIR/server.pid"; echo INT >"$DIR/stop.signal"   # SIGINT = fast shutdown
 if [ "${NEW:-0}" = 1 ]; then

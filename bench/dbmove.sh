@@ -1,13 +1,13 @@
 #!/bin/bash
 # Benchmark: `idsync db move` of a large SQLite database to PostgreSQL, against psql \copy of the same
 # cs_objects rows (the fastest bulk path PostgreSQL offers), plus `db backup` and `db restore` of the same data.
-# usage: bench/dbmove.sh [CS_ROWS] [PORT]    (defaults 500000, 55520; PostgreSQL on 127.0.0.1, stopped by PID)
+# usage: bench/dbmove.sh [CS_ROWS] [PORT]    (defaults 500000, 25520; PostgreSQL on 127.0.0.1, stopped by PID)
 # env: IDSYNC_BIN (default build-life-rel/idsync: use a build without sanitizers). Needs sqlite3 and psql.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${IDSYNC_BIN:-$SRC/build-life-rel/idsync}
 ROWS=${1:-500000}
-PORT=${2:-55520}
+PORT=${2:-25520}
 [ -x "$BIN" ] || { echo "no idsync binary at $BIN (cmake -B build-life-rel -DCMAKE_BUILD_TYPE=Release)"; exit 1; }
 T=$(mktemp -d /tmp/idsync-bench-mv.XXXXXX)
 chmod 755 "$T"

@@ -2,11 +2,11 @@
 # Benchmark: idsync full import of N entries (default 100,000) from slapd into the embedded SQLite
 # database, compared in the same run with `ldapsearch -E pr=1000/noprompt` reading the same entries to
 # /dev/null; then a delta import (RFC 4533) after 100 changes.
-# usage: bench/import.sh [COUNT]     env: IDSYNC_BIN (default: builds build-bench/ in Release), PORT (38990)
+# usage: bench/import.sh [COUNT]     env: IDSYNC_BIN (default: builds build-bench/ in Release), PORT (28990)
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 COUNT=${1:-100000}
-PORT=${PORT:-38990}
+PORT=${PORT:-28990}
 if [ -z "${IDSYNC_BIN:-}" ]; then
   cmake -S "$SRC" -B "$SRC/build-bench" -DCMAKE_BUILD_TYPE=Release -DIDSYNC_SANITIZE=OFF >/dev/null
   cmake --build "$SRC/build-bench" --target idsync -j2 >/dev/null

@@ -2,11 +2,11 @@
 # `idsync cycle` exit codes per the CLI contract: 1 when a run failed (e.g. a rejected token), 3 when the
 # runs completed with per-object errors (e.g. a 409 on export), 0 otherwise; `run` follows the same rule.
 # Run by hand: IDSYNC_BIN=build/idsync IDSYNC_SRC=$PWD bash tests/integration/e2e_cycle_exit_codes.sh
-# Ports: slapd 127.0.0.1:38965, SCIM 127.0.0.1:18965.
+# Ports: slapd 127.0.0.1:28965, SCIM 127.0.0.1:18965.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_init e2e-exit-codes
-LDAP_URL=ldap://127.0.0.1:${E2E_SLAPD_PORT:-38965}
+LDAP_URL=ldap://127.0.0.1:${E2E_SLAPD_PORT:-28965}
 SPORT=${E2E_SCIM_PORT:-18965}
 SCIM_URL=http://127.0.0.1:$SPORT/scim/v2
 SCIM_ADMIN=http://127.0.0.1:$SPORT/admin

@@ -3,11 +3,11 @@
 # re-created (drift: the user was deleted directly in SCIM) the SCIM group points at the new id; when a member
 # is deleted in the directory (slapd without refint keeps the group entry unchanged) the SCIM group loses it.
 # Run by hand: IDSYNC_BIN=build/idsync IDSYNC_SRC=$PWD bash tests/integration/e2e_drift_members.sh
-# Ports: slapd 127.0.0.1:38961, SCIM 127.0.0.1:18961.
+# Ports: slapd 127.0.0.1:28961, SCIM 127.0.0.1:18961.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_init e2e-drift-members
-LDAP_URL=ldap://127.0.0.1:${E2E_SLAPD_PORT:-38961}
+LDAP_URL=ldap://127.0.0.1:${E2E_SLAPD_PORT:-28961}
 SCIM_URL=http://127.0.0.1:${E2E_SCIM_PORT:-18961}/scim/v2
 SCIM_ADMIN=${SCIM_URL%/scim/v2}/admin
 SCIM_TOKEN=e2e-token-$$

@@ -4,12 +4,12 @@
 # with externalId = a directory user's entryUUID is adopted (not duplicated), injected 429s and 500s during the
 # export are survived with every object written exactly once; a bad SCIM token and a wrong LDAP password make
 # `cycle` fail clearly (non-zero, pointing at set-credentials) and leave the database unchanged.
-# env: IDSYNC_BIN, IDSYNC_SRC. Ports: slapd 38964, SCIM 18964 on 127.0.0.1.
+# env: IDSYNC_BIN, IDSYNC_SRC. Ports: slapd 28964, SCIM 18964 on 127.0.0.1.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_init e2e-faults
 command -v sqlite3 >/dev/null || die "sqlite3 is required"
-LPORT=${E2E_SLAPD_PORT:-38964}
+LPORT=${E2E_SLAPD_PORT:-28964}
 SPORT=${E2E_SCIM_PORT:-18964}
 LDAP_URL=ldap://127.0.0.1:$LPORT
 SCIM_URL=http://127.0.0.1:$SPORT/scim/v2

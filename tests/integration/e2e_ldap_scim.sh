@@ -3,11 +3,11 @@
 # 100 groups; a delta cycle after 3 modifies, 2 adds, 1 delete, 1 rename and a member add+remove sends only
 # those changes (member add/remove ops, never a full member replace); a further cycle writes nothing;
 # history/cs show/mv search/trace answer on a known user; drift made in SCIM is repaired by the next cycle.
-# env: IDSYNC_BIN, IDSYNC_SRC. Ports: slapd 127.0.0.1:38960, SCIM 127.0.0.1:18960 (started and stopped here).
+# env: IDSYNC_BIN, IDSYNC_SRC. Ports: slapd 127.0.0.1:28960, SCIM 127.0.0.1:18960 (started and stopped here).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_init e2e-ldap-scim
-LPORT=${E2E_SLAPD_PORT:-38960}
+LPORT=${E2E_SLAPD_PORT:-28960}
 SPORT=${E2E_SCIM_PORT:-18960}
 LDAP_URL=ldap://127.0.0.1:$LPORT
 SCIM_URL=http://127.0.0.1:$SPORT/scim/v2

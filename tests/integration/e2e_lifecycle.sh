@@ -4,13 +4,13 @@
 # staging on, both connectors need credentials and `cycle` skips them saying how to fix it; after
 # set-credentials a cycle runs a DELTA import (only the 2 changes seen) and exports nothing; export-preview
 # lists exactly the add and the update; `staging off` + cycle lands them in SCIM with no duplicate.
-# env: IDSYNC_BIN, IDSYNC_SRC. Ports: slapd 38963, SCIM 18963, PostgreSQL 55560 on 127.0.0.1.
+# env: IDSYNC_BIN, IDSYNC_SRC. Ports: slapd 28963, SCIM 18963, PostgreSQL 25560 on 127.0.0.1.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_init e2e-life
-LPORT=${E2E_SLAPD_PORT:-38963}
+LPORT=${E2E_SLAPD_PORT:-28963}
 SPORT=${E2E_SCIM_PORT:-18963}
-PGPORT=${E2E_PG_PORT:-55560}
+PGPORT=${E2E_PG_PORT:-25560}
 LDAP_URL=ldap://127.0.0.1:$LPORT
 SCIM_URL=http://127.0.0.1:$SPORT/scim/v2
 SCIM_ADMIN=http://127.0.0.1:$SPORT/admin

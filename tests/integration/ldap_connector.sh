@@ -2,11 +2,11 @@
 # Integration test of the `ldap` connector against a real slapd (syncprov): full import, RFC 4533
 # delta (delete phase and present phase), OU scope, garbage cookie, auth/unreachable errors,
 # timestamp watermark mode, value size limit, and export (add/modify/rename/delete).
-# Needs: IDSYNC_SRC, IDSYNC_BUILD (tool_ldap_probe built). Uses 127.0.0.1:38902.
+# Needs: IDSYNC_SRC, IDSYNC_BUILD (tool_ldap_probe built). Uses 127.0.0.1:28902.
 set -uo pipefail
 SRC=${IDSYNC_SRC:?}; BUILD=${IDSYNC_BUILD:?}
 PROBE=$BUILD/tool_ldap_probe
-PORT=${LDAP_TEST_PORT:-38902}
+PORT=${LDAP_TEST_PORT:-28902}
 [ -x "$PROBE" ] || { echo "missing $PROBE (build target tool_ldap_probe)"; exit 1; }
 T=$(mktemp -d /tmp/idsync-ldaptest.XXXXXX)
 cleanup() { bash "$SRC/tests/peers/stop.sh" "$T/slapd" >/dev/null 2>&1; rm -rf "$T"; }

@@ -3,11 +3,11 @@
 # PostgreSQL keeps status/connector list working with identical rows and leaves the old file untouched; restore
 # into an empty PostgreSQL database works and a non-empty one is refused; PostgreSQL -> SQLite works; a move to a
 # dead server, or whose PostgreSQL server is killed mid-copy, leaves the server working on its old database.
-# env: IDSYNC_BIN, IDSYNC_SRC. PostgreSQL on 127.0.0.1 ports 55510-55512 (started and stopped here, by PID).
+# env: IDSYNC_BIN, IDSYNC_SRC. PostgreSQL on 127.0.0.1 ports 25510-25512 (started and stopped here, by PID).
 set -euo pipefail
 BIN=${IDSYNC_BIN:?set IDSYNC_BIN to the idsync binary}
 SRC=${IDSYNC_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-PORT=${LIFECYCLE_PG_PORT:-55510}
+PORT=${LIFECYCLE_PG_PORT:-25510}
 DEAD_PORT=$((PORT + 1))
 KPORT=$((PORT + 2))
 command -v sqlite3 >/dev/null && command -v jq >/dev/null || { echo "sqlite3 and jq are required"; exit 1; }

@@ -23,7 +23,7 @@ if [ ! -f "$DIR/data/PG_VERSION" ]; then
 fi
 "${AS[@]}" mkdir -p "$DIR/sock"
 # fsync=off etc.: test-only speedups. listen only on the loopback IP; socket in DIR/sock.
-# Test ports sit in the kernel's ephemeral range, so a client connection of another test can hold
+# Test ports sit below the ephemeral range (32768+); should a client connection still hold
 # the port for a moment: retry a start that failed only because the address was in use.
 for attempt in 1 2 3 4 5 6 7 8 9 10; do
   if "${AS[@]}" "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/pg.log" -w -t 30 start \

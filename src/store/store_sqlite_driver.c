@@ -1,6 +1,7 @@
 /* SQLite driver for the store: WAL mode, busy timeout, cached prepared statements. */
 #include "store/store_driver.h"
 #include "util/util_alloc.h"
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,9 +30,19 @@ static int map_rc(db *d, int rc, const char *what, err *e)
                    d ? sqlite3_errmsg(d->h) : sqlite3_errstr(rc), hint);
 }
 
+/* Memory statistics make every SQLite allocation take a global mutex; idsync never reads them.
+   Must run before SQLite initializes, once per process. */
+static void sq_configure_once(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    sqlite3_initialize();
+}
+
 static int sq_open(const char *location, const char *password, bool create, db **out, err *e)
 {
     (void)password;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, sq_configure_once);
     struct stat st;
     if (!create && stat(location, &st) != 0)
         return err_set(e, ERR_NOTFOUND, "the SQLite database %s does not exist", location);

@@ -62,16 +62,22 @@ static void grow(anchor_set *s)
     free(old);
 }
 
-void anchor_set_add(anchor_set *s, const void *p, size_t n)
+bool anchor_set_insert(anchor_set *s, const void *p, size_t n)
 {
     if ((s->n + 1) * 2 > s->cap) grow(s);
     uint64_t h = hash(p, n);
     slot *x = find(s, h, p, n);
-    if (x->p) return;
+    if (x->p) return false;
     x->h = h;
     x->n = n;
     x->p = xmemdup(p, n ? n : 1);
     s->n++;
+    return true;
+}
+
+void anchor_set_add(anchor_set *s, const void *p, size_t n)
+{
+    anchor_set_insert(s, p, n);
 }
 
 bool anchor_set_has(const anchor_set *s, const void *p, size_t n)

@@ -8,5 +8,7 @@ typedef struct anchor_set anchor_set;
 anchor_set *anchor_set_new(void);              /* caller frees with anchor_set_free */
 void anchor_set_free(anchor_set *s);           /* accepts NULL */
 void anchor_set_add(anchor_set *s, const void *p, size_t n);   /* copies the bytes */
+/* Adds like anchor_set_add; true if the anchor was not in the set yet. */
+bool anchor_set_insert(anchor_set *s, const void *p, size_t n);
 bool anchor_set_has(const anchor_set *s, const void *p, size_t n);
 #endif

@@ -1,9 +1,15 @@
 /* Import driver: streams a connector's objects into its connector space. A page of objects
  * and the watermark that covers it commit in one transaction, so a failed run never advances
- * a cookie past data it did not store; re-running re-stages idempotently. */
+ * a cookie past data it did not store; re-running re-stages idempotently.
+ *
+ * A full import runs in two threads (engine_pipe): the connector reads and decodes on the
+ * calling thread and hands each whole object, encoded, to a writer thread that owns the
+ * database for the length of the import. Deltas, deletions and present phases are rare and
+ * order-sensitive: the reader drains the writer and handles them itself. */
 #include "engine/engine.h"
 #include "engine/engine_config.h"
 #include "engine/engine_anchor_set.h"
+#include "engine/engine_pipe.h"
 #include "engine/engine_progress.h"
 #include "util/util_alloc.h"
 #include "util/util_log.h"
@@ -25,7 +31,25 @@ typedef struct import_ctx {
     bool present_mode;
     anchor_set *seen;   /* anchors seen by this full import (or named by a present phase) */
     bool fresh;         /* the connector space was empty when this full import began: no lookups */
+    engine_pipe *pipe;  /* full import: the database writer thread; NULL: the reader writes itself */
+    buf enc;            /* reader's scratch for encoding attributes */
 } import_ctx;
+
+/* What the reader hands the writer: one block holding the object or a commit or a warning. */
+typedef enum import_rec_kind { REC_OBJECT, REC_COMMIT, REC_WARNING } import_rec_kind;
+typedef struct import_rec {
+    import_rec_kind kind;
+    bool fresh;              /* REC_OBJECT: insert without a lookup */
+    bool have_cookie;        /* REC_COMMIT */
+    const char *dn;          /* into data; NULL when absent */
+    const char *object_type; /* REC_OBJECT; into data */
+    const char *message;     /* REC_WARNING; into data */
+    const void *anchor;      /* REC_OBJECT; into data */
+    size_t anchor_len;
+    const void *blob;        /* REC_OBJECT: attrs_encode() of the attributes; REC_COMMIT: the cookie */
+    size_t blob_len;
+    char data[];
+} import_rec;
 
 static void apply_values(attrs *target, const attrs *delta, bool add)
 {
@@ -47,26 +71,62 @@ static int commit_page(import_ctx *c, const void *cookie, size_t len, bool have_
     if (have_cookie && cookie && !c->full) rc = store_watermark_set(c->en->st, c->sc->id, c->partition, cookie, len, e);
     if (rc == 0) rc = store_commit(c->en->st, e);
     if (rc == 0) rc = store_begin(c->en->st, e);
-    c->since_commit = 0;
     return rc;
 }
 
-static int on_object(void *ctx, const conn_object *o, err *e)
+static void record_warning(import_ctx *c, const char *dn, const char *message)
 {
-    import_ctx *c = ctx;
+    c->st->warnings++;
+    store_run_error(c->en->st, c->run_id, dn, NULL, 0, "import-warning", message, NULL);
+}
+
+/* Copies the strings and bytes into one allocation; the pipe frees it. */
+static import_rec *rec_new(import_rec_kind kind, const char *dn, const char *type, const char *message,
+                           const void *anchor, size_t anchor_len, const void *blob, size_t blob_len)
+{
+    size_t ldn = dn ? strlen(dn) + 1 : 0, ltype = type ? strlen(type) + 1 : 0, lmsg = message ? strlen(message) + 1 : 0;
+    import_rec *r = xmalloc(sizeof *r + ldn + ltype + lmsg + anchor_len + blob_len);
+    memset(r, 0, sizeof *r);
+    r->kind = kind;
+    char *p = r->data;
+    if (dn) r->dn = memcpy(p, dn, ldn), p += ldn;
+    if (type) r->object_type = memcpy(p, type, ltype), p += ltype;
+    if (message) r->message = memcpy(p, message, lmsg), p += lmsg;
+    if (anchor_len) memcpy(p, anchor, anchor_len);
+    r->anchor = p, r->anchor_len = anchor_len, p += anchor_len;
+    if (blob_len) memcpy(p, blob, blob_len);
+    r->blob = p, r->blob_len = blob_len;
+    return r;
+}
+
+/* Commits the staged objects (and the cookie) now or, with a writer thread, in its turn. */
+static int import_commit(import_ctx *c, const void *cookie, size_t len, bool have_cookie, err *e)
+{
+    c->since_commit = 0;
+    if (!c->pipe) return commit_page(c, cookie, len, have_cookie, e);
+    import_rec *r = rec_new(REC_COMMIT, NULL, NULL, NULL, NULL, 0, cookie, cookie ? len : 0);
+    r->have_cookie = have_cookie && cookie;
+    return engine_pipe_push(c->pipe, r, e);
+}
+
+static void import_warning(import_ctx *c, const char *dn, const char *message)
+{
+    if (!c->pipe) {
+        record_warning(c, dn, message);
+        return;
+    }
+    /* A failed writer reports its error at the next push; a warning cannot fail the import. */
+    err ignored = {0};
+    engine_pipe_push(c->pipe, rec_new(REC_WARNING, dn, NULL, message, NULL, 0, NULL, 0), &ignored);
+}
+
+/* Writes one imported object to the connector space (either thread, never both at once).
+   fresh: the anchor is known to be new, so no lookup. */
+static int stage_object(import_ctx *c, const conn_object *o, bool fresh, err *e)
+{
     store *s = c->en->st;
     cs_object *cs = NULL;
-    int rc = 0;
-    c->st->seen++;
-    progress_tick(&c->pr, (size_t)c->st->seen);
-    if (!o->anchor || !o->anchor_len) {
-        c->st->warnings++;
-        store_run_error(s, c->run_id, o->dn, NULL, 0, "import-warning", "object without anchor skipped", NULL);
-        return 0;
-    }
-    if (c->fresh && anchor_set_has(c->seen, o->anchor, o->anchor_len)) c->fresh = false;  /* reported twice */
-    if (o->change != CONN_CHANGE_DELETE && c->seen) anchor_set_add(c->seen, o->anchor, o->anchor_len);
-    rc = c->fresh ? ERR_NOTFOUND : store_cs_get_by_anchor(s, c->sc->id, o->anchor, o->anchor_len, &cs, e);
+    int rc = fresh ? ERR_NOTFOUND : store_cs_get_by_anchor(s, c->sc->id, o->anchor, o->anchor_len, &cs, e);
     if (rc == ERR_NOTFOUND) rc = 0, err_clear(e);
     if (rc) return rc;
 
@@ -152,7 +212,70 @@ static int on_object(void *ctx, const conn_object *o, err *e)
     if (changed || confirm || dn_fill) rc = store_cs_save(s, cs, e);
 done:
     cs_object_free(cs);
-    if (rc == 0 && ++c->since_commit >= IMPORT_COMMIT_EVERY && c->full) rc = commit_page(c, NULL, 0, false, e);
+    return rc;
+}
+
+/* Writer thread: one record from the reader. */
+static int handle_rec(void *ctx, void *item, err *e)
+{
+    import_ctx *c = ctx;
+    import_rec *r = item;
+    if (r->kind == REC_COMMIT) return commit_page(c, r->blob, r->blob_len, r->have_cookie, e);
+    if (r->kind == REC_WARNING) {
+        record_warning(c, r->dn, r->message);
+        return 0;
+    }
+    int rc;
+    if (r->fresh) {
+        /* A first import stores the encoding the reader made: no decode, no clone, no lookup. */
+        rc = store_cs_insert_staged(c->en->st, c->sc->id, r->anchor, r->anchor_len, r->dn, r->object_type, r->blob,
+                                    r->blob_len, CS_F_PENDING_IMPORT, c->run_id, e);
+        if (rc == 0) c->st->adds++;
+        return rc;
+    }
+    attrs *a = attrs_decode(r->blob, r->blob_len, e);
+    if (!a) return e && e->code ? e->code : ERR_FAIL;
+    conn_object o = {.change = CONN_CHANGE_ADD, .dn = r->dn, .anchor = r->anchor, .anchor_len = r->anchor_len,
+                     .object_type = r->object_type, .attrs = a};
+    rc = stage_object(c, &o, false, e);
+    attrs_free(a);
+    return rc;
+}
+
+/* Reader side of every object the connector reports. */
+static int on_object(void *ctx, const conn_object *o, err *e)
+{
+    import_ctx *c = ctx;
+    int rc = 0;
+    c->st->seen++;
+    progress_tick(&c->pr, (size_t)c->st->seen);
+    if (!o->anchor || !o->anchor_len) {
+        import_warning(c, o->dn, "object without anchor skipped");
+        return 0;
+    }
+    /* An anchor reported twice in a first import: from then on, look objects up. */
+    if (o->change != CONN_CHANGE_DELETE) {
+        if (!anchor_set_insert(c->seen, o->anchor, o->anchor_len)) c->fresh = false;
+    } else if (c->fresh && anchor_set_has(c->seen, o->anchor, o->anchor_len)) {
+        c->fresh = false;
+    }
+    if (c->pipe && o->change != CONN_CHANGE_DELETE && !o->attrs_are_delta) {
+        buf_reset(&c->enc);
+        if (o->attrs) attrs_encode(o->attrs, &c->enc);
+        else {
+            attrs *none = attrs_new();
+            attrs_encode(none, &c->enc);
+            attrs_free(none);
+        }
+        import_rec *r = rec_new(REC_OBJECT, o->dn, o->object_type ? o->object_type : "", NULL, o->anchor,
+                                o->anchor_len, c->enc.data, c->enc.len);
+        r->fresh = c->fresh;
+        rc = engine_pipe_push(c->pipe, r, e);
+    } else {
+        if (c->pipe) rc = engine_pipe_drain(c->pipe, e);
+        if (rc == 0) rc = stage_object(c, o, c->fresh, e);
+    }
+    if (rc == 0 && ++c->since_commit >= IMPORT_COMMIT_EVERY && c->full) rc = import_commit(c, NULL, 0, false, e);
     if (rc == 0 && c->en->stop && *c->en->stop) rc = err_set(e, ERR_RETRY, "stopped by a signal; the run resumes next time");
     return rc;
 }
@@ -160,15 +283,14 @@ done:
 static int on_checkpoint(void *ctx, const void *cookie, size_t len, err *e)
 {
     import_ctx *c = ctx;
-    return commit_page(c, cookie, len, cookie != NULL, e);
+    return import_commit(c, cookie, len, cookie != NULL, e);
 }
 
 static void on_warning(void *ctx, const char *dn, const char *message)
 {
     import_ctx *c = ctx;
-    c->st->warnings++;
     log_warn("import %s: %s: %s", c->sc->name, dn ? dn : "(no DN)", message);
-    store_run_error(c->en->st, c->run_id, dn, NULL, 0, "import-warning", message, NULL);
+    import_warning(c, dn, message);
 }
 
 static void on_progress(void *ctx, size_t n)
@@ -232,7 +354,8 @@ static int mark_unseen_deleted(import_ctx *c, err *e)
 static int on_present_done(void *ctx, err *e)
 {
     import_ctx *c = ctx;
-    return mark_unseen_deleted(c, e);
+    int rc = c->pipe ? engine_pipe_drain(c->pipe, e) : 0;
+    return rc ? rc : mark_unseen_deleted(c, e);
 }
 
 static bool part_full_hint(bool full) { return full; }
@@ -268,9 +391,21 @@ int engine_import(engine *en, const store_connector *sc, bool full, int64_t run_
             if (!old || !oldlen) part_full = true, c.full = true;   /* no watermark yet */
         }
         rc = store_begin(en->st, e);
+        if (rc == 0 && part_full && !(c.pipe = engine_pipe_start(handle_rec, free, &c, e))) rc = ERR_FAIL;
         if (rc == 0) {
             if (part_full) rc = ops->full_import(cn, part, &sink, &cookie, e);
             else rc = ops->delta_import(cn, part, old, oldlen, &sink, &cookie, e);
+        }
+        if (c.pipe) {
+            /* The writer finishes what the reader handed over, even after a failure: the
+               rollback below then discards it as one. */
+            err we = {0};
+            int wrc = engine_pipe_finish(c.pipe, &we);
+            c.pipe = NULL;
+            if (rc == 0 && wrc) {
+                rc = wrc;
+                if (e) *e = we;
+            }
         }
         /* Nothing to delete when the connector space was empty before this import. */
         if (rc == 0 && part_full && !c.fresh) rc = mark_unseen_deleted(&c, e);
@@ -286,6 +421,7 @@ int engine_import(engine *en, const store_connector *sc, bool full, int64_t run_
         }
         free(old);
         buf_free(&cookie);
+        buf_free(&c.enc);
         anchor_set_free(c.seen);
     }
     if (rc == 0 && full) rc = store_connector_set_flags(en->st, sc->id, 0, -1, e);

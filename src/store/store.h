@@ -113,6 +113,11 @@ int store_cs_get_by_dn(store *s, int64_t connector_id, const char *dn, cs_object
 int store_cs_get_by_id(store *s, int64_t id, cs_object **out, err *e);
 /* Inserts (o->id == 0, sets o->id) or updates every column by id. */
 int store_cs_save(store *s, cs_object *o, err *e);
+/* Inserts a new object from attrs_encode() bytes (a first full import: nothing to look up or
+   merge); every export column starts empty. Fails on an anchor already staged. */
+int store_cs_insert_staged(store *s, int64_t connector_id, const void *anchor, size_t anchor_len, const char *dn,
+                           const char *object_type, const void *attrs_blob, size_t blob_len, int flags,
+                           int64_t seen_run, err *e);
 int store_cs_delete(store *s, int64_t id, err *e);
 /* Sets the anchor (provisional -> real, after an export add). */
 int store_cs_set_anchor(store *s, int64_t id, const void *anchor, size_t len, err *e);

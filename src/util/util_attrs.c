@@ -27,20 +27,75 @@ int attr_type_parse(const char *s, attr_type *out)
     return -1;
 }
 
+/* Bump allocator behind attrs_new_pooled: chunks freed together with the set. */
+typedef struct pool_chunk {
+    struct pool_chunk *next;
+    size_t used, cap;
+    max_align_t data[];
+} pool_chunk;
+
+struct attrs_pool {
+    pool_chunk *head;
+};
+
+#define POOL_CHUNK 4096
+
+static void *pool_alloc(struct attrs_pool *p, size_t n)
+{
+    n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+    if (!p->head || p->head->cap - p->head->used < n) {
+        size_t cap = n > POOL_CHUNK ? n : POOL_CHUNK;
+        pool_chunk *c = xmalloc(sizeof *c + cap);
+        c->next = p->head;
+        c->used = 0;
+        c->cap = cap;
+        p->head = c;
+    }
+    void *r = (char *)p->head->data + p->head->used;
+    p->head->used += n;
+    return r;
+}
+
+static void pool_free(struct attrs_pool *p)
+{
+    while (p && p->head) {
+        pool_chunk *c = p->head;
+        p->head = c->next;
+        free(c);
+    }
+    free(p);
+}
+
+static char *name_dup(struct attrs_pool *p, const char *name)
+{
+    if (!p) return xstrdup(name);
+    size_t n = strlen(name) + 1;
+    return memcpy(pool_alloc(p, n), name, n);
+}
+
 attrs *attrs_new(void)
 {
     return xcalloc(1, sizeof(attrs));
 }
 
+attrs *attrs_new_pooled(void)
+{
+    attrs *s = xcalloc(1, sizeof(attrs));
+    s->pool = xcalloc(1, sizeof *s->pool);
+    return s;
+}
+
 static void attr_clear_values(attr *a)
 {
-    for (size_t i = 0; i < a->nvals; i++) free(a->vals[i].data);
+    if (!a->pool)
+        for (size_t i = 0; i < a->nvals; i++) free(a->vals[i].data);
     a->nvals = 0;
 }
 
 static void attr_destroy(attr *a)
 {
     attr_clear_values(a);
+    if (a->pool) return;
     free(a->vals);
     free(a->name);
 }
@@ -57,11 +112,13 @@ void attrs_free(attrs *s)
     if (!s) return;
     attrs_clear(s);
     free(s->a);
+    pool_free(s->pool);
     free(s);
 }
 
 static void attr_copy_into(attr *dst, const attr *src)
 {
+    dst->pool = NULL;
     dst->name = xstrdup(src->name);
     dst->type = src->type;
     dst->nvals = dst->cap = src->nvals;
@@ -122,7 +179,8 @@ static attr *insert_at(attrs *s, size_t pos, const char *name, attr_type type)
     s->n++;
     attr *a = &s->a[pos];
     memset(a, 0, sizeof *a);
-    a->name = xstrdup(name);
+    a->pool = s->pool;
+    a->name = name_dup(s->pool, name);
     a->type = type;
     return a;
 }
@@ -158,12 +216,19 @@ bool attrs_remove(attrs *s, const char *name)
 void attr_add(attr *a, const void *data, size_t len)
 {
     if (a->nvals == a->cap) {
-        a->cap = a->cap ? a->cap * 2 : 1;
-        a->vals = xrealloc(a->vals, a->cap * sizeof(aval));
+        size_t cap = a->cap ? a->cap * 2 : 1;
+        if (a->pool) {
+            aval *grown = pool_alloc(a->pool, cap * sizeof(aval));
+            if (a->nvals) memcpy(grown, a->vals, a->nvals * sizeof(aval));
+            a->vals = grown;
+        } else {
+            a->vals = xrealloc(a->vals, cap * sizeof(aval));
+        }
+        a->cap = cap;
     }
     aval *v = &a->vals[a->nvals++];
     v->len = len;
-    v->data = xmalloc(len + 1);
+    v->data = a->pool ? pool_alloc(a->pool, len + 1) : xmalloc(len + 1);
     if (len) memcpy(v->data, data, len);
     v->data[len] = '\0';
 }
@@ -209,7 +274,7 @@ bool attr_remove_value(attr *a, const void *data, size_t len)
     aval probe = {len, (char *)data};
     for (size_t i = 0; i < a->nvals; i++) {
         if (attr_value_equal(a->type, &a->vals[i], &probe)) {
-            free(a->vals[i].data);
+            if (!a->pool) free(a->vals[i].data);
             memmove(&a->vals[i], &a->vals[i + 1], (a->nvals - i - 1) * sizeof(aval));
             a->nvals--;
             return true;

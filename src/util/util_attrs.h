@@ -23,24 +23,33 @@ typedef struct aval {
     char *data;  /* owned; always NUL-terminated so text values are C strings */
 } aval;
 
+struct attrs_pool;
+
 typedef struct attr {
     char *name;      /* owned; case preserved as first seen */
     attr_type type;
     size_t nvals;    /* 0 is allowed transiently; attrs_encode skips empty attributes */
     size_t cap;
     aval *vals;      /* owned */
+    struct attrs_pool *pool;  /* non-NULL: name, vals and values live in the set's pool (see attrs_new_pooled) */
 } attr;
 
 typedef struct attrs {
     size_t n;
     size_t cap;
     attr *a;         /* owned, sorted by strcasecmp(name) */
+    struct attrs_pool *pool;  /* owned; NULL for an ordinary set */
 } attrs;
 
 const char *attr_type_name(attr_type t);  /* "string", "binary", ... */
 int attr_type_parse(const char *s, attr_type *out);  /* inverse; -1 if unknown */
 
 attrs *attrs_new(void);                        /* caller frees with attrs_free */
+/* A set whose names and values come from one growing pool, freed all at once by attrs_free:
+   for short-lived sets built value by value (a directory entry being decoded), where one
+   allocation per value dominates. Same API; only code that assigns aval.data or attr.vals
+   directly must not be given a pooled set. attrs_clone of it is an ordinary set. */
+attrs *attrs_new_pooled(void);
 void attrs_free(attrs *s);                     /* accepts NULL */
 void attrs_clear(attrs *s);                    /* removes all attributes, keeps s */
 attrs *attrs_clone(const attrs *s);            /* deep copy; caller frees */

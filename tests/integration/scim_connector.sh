@@ -17,9 +17,8 @@ command -v jq >/dev/null || { echo "jq is required"; exit 1; }
 T=$(mktemp -d /tmp/idsync-scim-it.XXXXXX)
 PIDS=()
 cleanup() {
-  for d in "$T/srv" "$T/osrv"; do
-    [ -f "$d/server.pid" ] && kill "$(cat "$d/server.pid")" 2>/dev/null || true
-  done
+  # stop.sh waits for the exit: the server saves its data file on the way out, racing rm -rf
+  for d in "$T/srv" "$T/osrv"; do "$SRC/tests/peers/stop.sh" "$d" >/dev/null 2>&1 || true; done
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   rm -rf "$T"
 }

@@ -264,11 +264,11 @@ static void test_patch_members(void **state)
     attr *add = attrs_put(s, "members", AT_REFERENCE);
     attr_add_str(add, "u-1");
     attr_add_str(add, "u-2");
-    attr del = {"members", AT_REFERENCE, 0, 0, NULL};
+    attr del = {"members", AT_REFERENCE, 0, 0, NULL, NULL};
     aval dv[2] = {{3, "u-3"}, {6, "a\"b\\c"}};
     del.vals = dv;
     del.nvals = 2;
-    attr clear = {"members", AT_REFERENCE, 0, 0, NULL};
+    attr clear = {"members", AT_REFERENCE, 0, 0, NULL, NULL};
     conn_mod mods[] = {mod(CONN_MOD_ADD, add), mod(CONN_MOD_DELETE, &del)};
     err e = {0};
     json_t *p = scim_patch_from_mods(SCIM_GROUP, mods, 2, &e);

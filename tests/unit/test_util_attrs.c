@@ -365,6 +365,50 @@ static void test_type_names(void **state)
     assert_string_equal(attr_type_name((attr_type)99), "unknown");
 }
 
+/* A pooled set behaves like an ordinary one (ASan checks it frees everything at once),
+   including growth past one pool chunk, value removal, replacement and cloning. */
+static void test_pooled_set(void **state)
+{
+    (void)state;
+    attrs *p = attrs_new_pooled();
+    attrs *o = attrs_new();
+    char big[6000];
+    memset(big, 'x', sizeof big);
+    for (int round = 0; round < 2; round++) {
+        attrs *s = round ? o : p;
+        attrs_set_str(s, "cn", "Ada");
+        attr *m = attrs_get_or_add(s, "member", AT_REFERENCE);
+        for (int i = 0; i < 300; i++) {
+            char v[32];
+            snprintf(v, sizeof v, "uid=u%d,dc=test", i);
+            attr_add_str(m, v);
+        }
+        attr_add(attrs_get_or_add(s, "photo", AT_BINARY), big, sizeof big);
+        m = attrs_get(s, "member");
+        assert_true(attr_remove_value(m, "UID=U7,DC=TEST", 14));
+        assert_true(attr_add_unique(m, "uid=u7,dc=test", 14));
+        attrs_set_str(s, "cn", "Ada Lovelace");
+        assert_true(attrs_remove(s, "photo"));
+        attr_add(attrs_get_or_add(s, "photo", AT_BINARY), big, 10);
+    }
+    assert_true(attrs_equal(p, o));
+    buf bp = BUF_INIT, bo = BUF_INIT;
+    attrs_encode(p, &bp);
+    attrs_encode(o, &bo);
+    assert_int_equal(bp.len, bo.len);
+    assert_memory_equal(bp.data, bo.data, bp.len);
+    attrs *c = attrs_clone(p);
+    attrs_free(p);   /* the clone owns its own memory */
+    assert_true(attrs_equal(c, o));
+    assert_null(c->pool);
+    attr_add_str(attrs_get(c, "cn"), "second");  /* an ordinary set again: grows with realloc */
+    assert_int_equal(attrs_get(c, "cn")->nvals, 2);
+    attrs_free(c);
+    attrs_free(o);
+    buf_free(&bp);
+    buf_free(&bo);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -376,6 +420,7 @@ int main(void)
         cmocka_unit_test(test_decode_truncated_and_garbage),
         cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_type_names),
+        cmocka_unit_test(test_pooled_set),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -200,15 +200,20 @@ int conn_ldap_entry_read(conn *c, LDAPMessage *msg, bool incremental, const conn
         return err_set(e, ERR_CORRUPT, "the directory at %s sent an entry that cannot be decoded", c->url);
     }
     ent->dn = xstrndup(dnbv.bv_val ? dnbv.bv_val : "", dnbv.bv_len);
-    ent->a = attrs_new();
-    buf base = BUF_INIT;
+    /* Pooled: an entry's names and values are a few allocations instead of one per value. */
+    ent->a = attrs_new_pooled();
+    buf base = BUF_INIT, namebuf = BUF_INIT;
     int rc = 0;
     struct berval ad = {0, NULL};
     BerVarray bvals = NULL;
     struct berval **vals = NULL;
     size_t cap = 0;
     while (ldap_get_attribute_ber(c->ld, msg, ber, &ad, &bvals) == LDAP_SUCCESS && ad.bv_val) {
-        char *name = xstrndup(ad.bv_val, ad.bv_len);
+        /* the description points into the BER: copy it to terminate it */
+        buf_reset(&namebuf);
+        buf_append(&namebuf, ad.bv_val, ad.bv_len);
+        buf_putc(&namebuf, '\0');
+        const char *name = namebuf.data;
         long lo = 0, hi = -1;
         bool ranged = conn_ldap_parse_range(name, &base, &lo, &hi);
         if (!is_ignored(c, base.data)) {
@@ -222,7 +227,7 @@ int conn_ldap_entry_read(conn *c, LDAPMessage *msg, bool incremental, const conn
             vals[n] = NULL;
             if (ranged && incremental && lo == hi && (lo == 0 || lo == 1)) {
                 attrs **set = lo == 1 ? &ent->added : &ent->removed;
-                if (!*set) *set = attrs_new();
+                if (!*set) *set = attrs_new_pooled();
                 add_values(c, sink, ent->dn, *set, base.data, vals);
                 ent->has_incremental = true;
             } else {
@@ -230,7 +235,6 @@ int conn_ldap_entry_read(conn *c, LDAPMessage *msg, bool incremental, const conn
                 if (ranged && hi >= 0 && !incremental) rc = fetch_rest(c, sink, ent->dn, base.data, hi + 1, ent->a, e);
             }
         }
-        free(name);
         ber_memfree(bvals);
         bvals = NULL;
         if (rc) break;
@@ -238,6 +242,7 @@ int conn_ldap_entry_read(conn *c, LDAPMessage *msg, bool incremental, const conn
     free(vals);
     ber_free(ber, 0);
     buf_free(&base);
+    buf_free(&namebuf);
     return rc;
 }
 

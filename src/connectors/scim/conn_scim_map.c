@@ -453,7 +453,7 @@ json_t *scim_patch_from_mods(scim_kind k, const conn_mod *mods, size_t n, err *e
 /* Values of x not present in y, as a borrowed-value attr (vals array owned by caller). */
 static attr diff_values(const attr *x, const attr *y)
 {
-    attr r = {x->name, x->type, 0, 0, NULL};
+    attr r = {x->name, x->type, 0, 0, NULL, NULL};
     if (x->nvals)
         r.vals = xcalloc(x->nvals, sizeof(aval));
     for (size_t i = 0; i < x->nvals; i++)
@@ -489,7 +489,7 @@ json_t *scim_patch_from_diff(scim_kind k, const attrs *desired, const attrs *cur
         }
         if (d->nvals == 0) {
             if (c && c->nvals)
-                mods[nm++] = (conn_mod){CONN_MOD_DELETE, {d->name, d->type, 0, 0, NULL}};
+                mods[nm++] = (conn_mod){CONN_MOD_DELETE, {d->name, d->type, 0, 0, NULL, NULL}};
             continue;
         }
         if (c && c->nvals == d->nvals) {

@@ -118,6 +118,11 @@ int store_cs_save(store *s, cs_object *o, err *e);
 int store_cs_insert_staged(store *s, int64_t connector_id, const void *anchor, size_t anchor_len, const char *dn,
                            const char *object_type, const void *attrs_blob, size_t blob_len, int flags,
                            int64_t seen_run, err *e);
+/* *same = an object with this anchor is staged with exactly this DN, type (NULL: any) and
+   attrs_encode() bytes, and none of the flags_clear bits set: a full import's fast "unchanged" test. */
+int store_cs_staged_same(store *s, int64_t connector_id, const void *anchor, size_t anchor_len, const char *dn,
+                         const char *object_type, const void *attrs_blob, size_t blob_len, int flags_clear,
+                         bool *same, err *e);
 int store_cs_delete(store *s, int64_t id, err *e);
 /* Sets the anchor (provisional -> real, after an export add). */
 int store_cs_set_anchor(store *s, int64_t id, const void *anchor, size_t len, err *e);

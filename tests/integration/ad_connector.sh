@@ -147,5 +147,19 @@ check "export DELETE" "grep -q '^STATUS	0' $T/x5 && ! probe lookup 'CN=Zed Moved
 probe export-add "CN=ghost,OU=Nowhere,$BASE" user >"$T/x6"
 check "export ADD under a missing parent -> per-item error" "grep -q '^STATUS	1	.*No such object' $T/x6"
 
+# --- ranged retrieval ---------------------------------------------------------------------------
+# A DC sends an attribute with more values than MaxValRange as member;range=0-1499 and the import must
+# fetch the rest itself. Samba sends every value unless asked for a range, so the probe asks for the first
+# range explicitly and hands that answer to the import's decoding, which fetches range=100-* from Samba.
+{
+  printf 'dn: OU=Big,%s\nobjectClass: organizationalUnit\n\n' $BASE
+  for n in $(seq 1 250); do printf 'dn: CN=c%03d,OU=Big,%s\nobjectClass: contact\n\n' "$n" $BASE; done
+  printf 'dn: CN=biggroup,OU=Big,%s\nobjectClass: group\nsAMAccountName: biggroup\n' $BASE
+  for n in $(seq 1 250); do printf 'member: CN=c%03d,OU=Big,%s\n' "$n" $BASE; done
+} | ldapadd "${H[@]}" >/dev/null || { echo "loading the large group failed"; exit 1; }
+probe ranged "CN=biggroup,OU=Big,$BASE" member 100 >"$T/r1" 2>"$T/r1.err"; rc=$?
+check "ranged retrieval: the DC's first answer is member;range=0-99" "[ $rc -eq 0 ] && grep -qi '^first-response	member;range=0-99$' $T/r1"
+check "ranged retrieval: the import completes all 250 distinct members" "grep -q '^values	250	distinct	250$' $T/r1"
+
 echo "$FAILS failure(s)"
 [ "$FAILS" -eq 0 ]

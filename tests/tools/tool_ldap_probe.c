@@ -1,6 +1,7 @@
 /* Developer tool: opens an ldap/ad connector from the command line, runs a full or delta
  * import (cookie kept in a file) or one export, and prints one line per object. */
 #include "connectors/ldap/conn_ldap.h"
+#include "connectors/ldap/conn_ldap_int.h"
 #include "util/util_alloc.h"
 #include <errno.h>
 #include <stdio.h>
@@ -13,6 +14,8 @@ static const char usage[] =
     "         [--include OU]... [--exclude OU]... [--option KEY=VALUE]... [--show ATTR]...\n"
     "         [--cookie-file FILE] [--no-present] COMMAND\n"
     "commands: full | delta | lookup DN\n"
+    "          ranged DN ATTR STEP   (reads ATTR;range=0-(STEP-1) the way a DC truncates a large attribute,\n"
+    "                                 then decodes it as an import does; prints ATTR's value count)\n"
     "          export-add DN TYPE [ATTR=VALUE]... | export-replace DN ATTR=VALUE...\n"
     "          export-add-value DN ATTR=VALUE | export-delete-value DN ATTR=VALUE\n"
     "          export-rename DN NEWDN | export-delete DN\n"
@@ -208,6 +211,41 @@ int main(int argc, char **argv)
             fprintf(stderr, "objects=%zu checkpoints=%zu presents=%zu cookie_bytes=%zu\n", p.objects, p.checkpoints,
                     p.presents, cookie.len);
         }
+    } else if (!strcmp(cmd, "ranged") && i + 2 < argc) {
+        /* Samba sends every value unless asked for a range; asking for the first range
+           reproduces what Active Directory sends for an attribute over MaxValRange, and the
+           import's decoding must then fetch the rest (;range=STEP-*) itself. */
+        char want[256];
+        snprintf(want, sizeof want, "%s;range=0-%ld", argv[i + 1], atol(argv[i + 2]) - 1);
+        char *req[] = {want, NULL};
+        LDAPMessage *res = NULL;
+        int lrc = ldap_search_ext_s(c->ld, argv[i], LDAP_SCOPE_BASE, "(objectClass=*)", req, 0, NULL, NULL, NULL, 0,
+                                    &res);
+        LDAPMessage *m = lrc == LDAP_SUCCESS ? ldap_first_entry(c->ld, res) : NULL;
+        if (!m) {
+            exitc = fail(ERR_NOTFOUND, ldap_err2string(lrc));
+        } else {
+            BerElement *ber = NULL;
+            char *first = ldap_first_attribute(c->ld, m, &ber);
+            printf("first-response\t%s\n", first ? first : "-");
+            ldap_memfree(first);
+            ber_free(ber, 0);
+            ldap_entry ent = {0};
+            rc = conn_ldap_entry_read(c, m, false, &sink, &ent, &e);
+            if (rc) exitc = fail(rc, e.msg);
+            else {
+                attr *a = attrs_get(ent.a, argv[i + 1]);
+                size_t distinct = 0;
+                for (size_t k = 0; a && k < a->nvals; k++) {
+                    bool dup = false;
+                    for (size_t j = 0; j < k && !dup; j++) dup = attr_value_equal(a->type, &a->vals[j], &a->vals[k]);
+                    distinct += !dup;
+                }
+                printf("values\t%zu\tdistinct\t%zu\n", a ? a->nvals : 0, distinct);
+            }
+            conn_ldap_entry_clear(&ent);
+        }
+        ldap_msgfree(res);
     } else if (!strcmp(cmd, "lookup") && i < argc) {
         rc = ops->lookup_anchor(c, argv[i], &cookie, &e);
         if (rc) exitc = fail(rc, e.msg);

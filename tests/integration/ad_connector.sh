@@ -147,6 +147,20 @@ check "export DELETE" "grep -q '^STATUS	0' $T/x5 && ! probe lookup 'CN=Zed Moved
 probe export-add "CN=ghost,OU=Nowhere,$BASE" user >"$T/x6"
 check "export ADD under a missing parent -> per-item error" "grep -q '^STATUS	1	.*No such object' $T/x6"
 
+# --- TLS -----------------------------------------------------------------------------------------
+# Samba's certificate is self-signed for DC1.example.test, so verification needs tls_verify=false here;
+# a verifying connection must fail with a message that names the fix.
+probe full >/dev/null 2>"$T/plain.err"
+tls() { "$PROBE" --type ad --bind-dn "$ADMIN" --password-file "$T/pw" --base "$BASE" "$@" full >/dev/null; }
+tls --url ldaps://127.0.0.1 --option tls_verify=false 2>"$T/ldaps.err"; rc1=$?
+tls --url "$URL" --option starttls=true --option tls_verify=false 2>"$T/starttls.err"; rc2=$?
+check "LDAPS and StartTLS imports read what the plain import reads" \
+  "[ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && grep -o 'objects=[0-9]*' $T/plain.err >$T/n0 && [ -s $T/n0 ] && grep -qf $T/n0 $T/ldaps.err && grep -qf $T/n0 $T/starttls.err"
+tls --url ldaps://127.0.0.1 2>"$T/ldaps-verify.err"; rc1=$?
+tls --url "$URL" --option starttls=true 2>"$T/starttls-verify.err"; rc2=$?
+check "an untrusted certificate fails naming ca_file (LDAPS and StartTLS)" \
+  "[ $rc1 -ne 0 ] && [ $rc2 -ne 0 ] && grep -q 'certificate may not be trusted: set ca_file=PATH' $T/ldaps-verify.err && grep -q 'certificate is most likely not trusted; set ca_file=PATH' $T/starttls-verify.err"
+
 # --- ranged retrieval ---------------------------------------------------------------------------
 # A DC sends an attribute with more values than MaxValRange as member;range=0-1499 and the import must
 # fetch the rest itself. Samba sends every value unless asked for a range, so the probe asks for the first

@@ -154,7 +154,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--exclude") && cfg.nexclude < 16) excludes[cfg.nexclude++] = (char *)v;
         else if (!strcmp(a, "--show") && p.nshow < 16) show[p.nshow++] = (char *)v;
         else if (!strcmp(a, "--option") && cfg.noptions < 32 && strchr(v, '=')) {
-            char *kv = xstrdup(v), *eq = strchr(kv, '=');
+            char *kv = (char *)v, *eq = strchr(kv, '=');   /* split in place: argv is writable */
             *eq = '\0';
             opts[cfg.noptions].key = kv;
             opts[cfg.noptions].value = eq + 1;
@@ -321,6 +321,5 @@ int main(int argc, char **argv)
     }
     buf_free(&cookie);
     ops->close(c);
-    for (size_t k = 0; k < cfg.noptions; k++) free(opts[k].key);
     return exitc;
 }

@@ -35,21 +35,25 @@ typedef struct import_ctx {
     buf enc;            /* reader's scratch for encoding attributes */
 } import_ctx;
 
-/* What the reader hands the writer: one block holding the object or a commit or a warning. */
+/* What the reader hands the writer, written straight into the pipe's batch: this header, then
+   the DN, type and message (each NUL-terminated, when present), the anchor and the blob. */
 typedef enum import_rec_kind { REC_OBJECT, REC_COMMIT, REC_WARNING } import_rec_kind;
 typedef struct import_rec {
     import_rec_kind kind;
     bool fresh;              /* REC_OBJECT: insert without a lookup */
     bool have_cookie;        /* REC_COMMIT */
-    const char *dn;          /* into data; NULL when absent */
-    const char *object_type; /* REC_OBJECT; into data */
-    const char *message;     /* REC_WARNING; into data */
-    const void *anchor;      /* REC_OBJECT; into data */
+    bool has_dn, has_type, has_message;
+    size_t dn_len, type_len, message_len;   /* without the NUL */
     size_t anchor_len;
-    const void *blob;        /* REC_OBJECT: attrs_encode() of the attributes; REC_COMMIT: the cookie */
-    size_t blob_len;
-    char data[];
+    size_t blob_len;         /* REC_OBJECT: attrs_encode() of the attributes; REC_COMMIT: the cookie */
 } import_rec;
+
+/* The record's parts, as pointers into the bytes the writer was handed. */
+typedef struct import_rec_view {
+    const import_rec *r;
+    const char *dn, *object_type, *message;
+    const void *anchor, *blob;
+} import_rec_view;
 
 static void apply_values(attrs *target, const attrs *delta, bool add)
 {
@@ -80,23 +84,41 @@ static void record_warning(import_ctx *c, const char *dn, const char *message)
     store_run_error(c->en->st, c->run_id, dn, NULL, 0, "import-warning", message, NULL);
 }
 
-/* Copies the strings and bytes into one allocation; the pipe frees it. */
-static import_rec *rec_new(import_rec_kind kind, const char *dn, const char *type, const char *message,
-                           const void *anchor, size_t anchor_len, const void *blob, size_t blob_len)
+/* Writes a record into the pipe and queues it. */
+static int rec_push(import_ctx *c, const import_rec *h, const char *dn, const char *type, const char *message,
+                    const void *anchor, const void *blob, err *e)
 {
-    size_t ldn = dn ? strlen(dn) + 1 : 0, ltype = type ? strlen(type) + 1 : 0, lmsg = message ? strlen(message) + 1 : 0;
-    import_rec *r = xmalloc(sizeof *r + ldn + ltype + lmsg + anchor_len + blob_len);
-    memset(r, 0, sizeof *r);
-    r->kind = kind;
-    char *p = r->data;
-    if (dn) r->dn = memcpy(p, dn, ldn), p += ldn;
-    if (type) r->object_type = memcpy(p, type, ltype), p += ltype;
-    if (message) r->message = memcpy(p, message, lmsg), p += lmsg;
-    if (anchor_len) memcpy(p, anchor, anchor_len);
-    r->anchor = p, r->anchor_len = anchor_len, p += anchor_len;
-    if (blob_len) memcpy(p, blob, blob_len);
-    r->blob = p, r->blob_len = blob_len;
-    return r;
+    import_rec r = *h;
+    r.has_dn = dn != NULL, r.has_type = type != NULL, r.has_message = message != NULL;
+    r.dn_len = dn ? strlen(dn) : 0;
+    r.type_len = type ? strlen(type) : 0;
+    r.message_len = message ? strlen(message) : 0;
+    size_t total = sizeof r + r.dn_len + r.has_dn + r.type_len + r.has_type + r.message_len + r.has_message +
+                   r.anchor_len + r.blob_len;
+    char *p = engine_pipe_reserve(c->pipe, total);
+    memcpy(p, &r, sizeof r);
+    p += sizeof r;
+    const struct { const void *src; size_t n; } parts[] = {
+        {dn, r.has_dn ? r.dn_len + 1 : 0}, {type, r.has_type ? r.type_len + 1 : 0},
+        {message, r.has_message ? r.message_len + 1 : 0}, {anchor, r.anchor_len}, {blob, r.blob_len}};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        if (!parts[i].n) continue;
+        memcpy(p, parts[i].src, parts[i].n);
+        p += parts[i].n;
+    }
+    return engine_pipe_push(c->pipe, e);
+}
+
+static import_rec_view rec_view(const void *item)
+{
+    import_rec_view v = {.r = item};
+    const char *p = (const char *)item + sizeof(import_rec);
+    if (v.r->has_dn) v.dn = p, p += v.r->dn_len + 1;
+    if (v.r->has_type) v.object_type = p, p += v.r->type_len + 1;
+    if (v.r->has_message) v.message = p, p += v.r->message_len + 1;
+    v.anchor = p, p += v.r->anchor_len;
+    v.blob = p;
+    return v;
 }
 
 /* Commits the staged objects (and the cookie) now or, with a writer thread, in its turn. */
@@ -104,9 +126,8 @@ static int import_commit(import_ctx *c, const void *cookie, size_t len, bool hav
 {
     c->since_commit = 0;
     if (!c->pipe) return commit_page(c, cookie, len, have_cookie, e);
-    import_rec *r = rec_new(REC_COMMIT, NULL, NULL, NULL, NULL, 0, cookie, cookie ? len : 0);
-    r->have_cookie = have_cookie && cookie;
-    return engine_pipe_push(c->pipe, r, e);
+    import_rec h = {.kind = REC_COMMIT, .have_cookie = have_cookie && cookie, .blob_len = cookie ? len : 0};
+    return rec_push(c, &h, NULL, NULL, NULL, NULL, cookie, e);
 }
 
 static void import_warning(import_ctx *c, const char *dn, const char *message)
@@ -117,7 +138,8 @@ static void import_warning(import_ctx *c, const char *dn, const char *message)
     }
     /* A failed writer reports its error at the next push; a warning cannot fail the import. */
     err ignored = {0};
-    engine_pipe_push(c->pipe, rec_new(REC_WARNING, dn, NULL, message, NULL, 0, NULL, 0), &ignored);
+    import_rec h = {.kind = REC_WARNING};
+    rec_push(c, &h, dn, NULL, message, NULL, NULL, &ignored);
 }
 
 /* Writes one imported object to the connector space (either thread, never both at once).
@@ -216,19 +238,21 @@ done:
 }
 
 /* Writer thread: one record from the reader. */
-static int handle_rec(void *ctx, void *item, err *e)
+static int handle_rec(void *ctx, void *item, size_t len, err *e)
 {
+    (void)len;
     import_ctx *c = ctx;
-    import_rec *r = item;
-    if (r->kind == REC_COMMIT) return commit_page(c, r->blob, r->blob_len, r->have_cookie, e);
+    import_rec_view v = rec_view(item);
+    const import_rec *r = v.r;
+    if (r->kind == REC_COMMIT) return commit_page(c, v.blob, r->blob_len, r->have_cookie, e);
     if (r->kind == REC_WARNING) {
-        record_warning(c, r->dn, r->message);
+        record_warning(c, v.dn, v.message);
         return 0;
     }
     int rc;
     if (r->fresh) {
         /* A first import stores the encoding the reader made: no decode, no clone, no lookup. */
-        rc = store_cs_insert_staged(c->en->st, c->sc->id, r->anchor, r->anchor_len, r->dn, r->object_type, r->blob,
+        rc = store_cs_insert_staged(c->en->st, c->sc->id, v.anchor, r->anchor_len, v.dn, v.object_type, v.blob,
                                     r->blob_len, CS_F_PENDING_IMPORT, c->run_id, e);
         if (rc == 0) c->st->adds++;
         return rc;
@@ -237,17 +261,17 @@ static int handle_rec(void *ctx, void *item, err *e)
        answers that without decoding either side. Anything else takes the full path, which
        also compares values order-insensitively. */
     bool same = false;
-    rc = store_cs_staged_same(c->en->st, c->sc->id, r->anchor, r->anchor_len, r->dn, r->object_type, r->blob,
+    rc = store_cs_staged_same(c->en->st, c->sc->id, v.anchor, r->anchor_len, v.dn, v.object_type, v.blob,
                               r->blob_len, CS_F_DELETED | CS_F_EXPORTED, &same, e);
     if (rc) return rc;
     if (same) {
         c->st->unchanged++;
         return 0;
     }
-    attrs *a = attrs_decode(r->blob, r->blob_len, e);
+    attrs *a = attrs_decode(v.blob, r->blob_len, e);
     if (!a) return e && e->code ? e->code : ERR_FAIL;
-    conn_object o = {.change = CONN_CHANGE_ADD, .dn = r->dn, .anchor = r->anchor, .anchor_len = r->anchor_len,
-                     .object_type = r->object_type, .attrs = a};
+    conn_object o = {.change = CONN_CHANGE_ADD, .dn = v.dn, .anchor = v.anchor, .anchor_len = r->anchor_len,
+                     .object_type = v.object_type, .attrs = a};
     rc = stage_object(c, &o, false, e);
     attrs_free(a);
     return rc;
@@ -278,10 +302,8 @@ static int on_object(void *ctx, const conn_object *o, err *e)
             attrs_encode(none, &c->enc);
             attrs_free(none);
         }
-        import_rec *r = rec_new(REC_OBJECT, o->dn, o->object_type, NULL, o->anchor,
-                                o->anchor_len, c->enc.data, c->enc.len);
-        r->fresh = c->fresh;
-        rc = engine_pipe_push(c->pipe, r, e);
+        import_rec h = {.kind = REC_OBJECT, .fresh = c->fresh, .anchor_len = o->anchor_len, .blob_len = c->enc.len};
+        rc = rec_push(c, &h, o->dn, o->object_type, NULL, o->anchor, c->enc.data, e);
     } else {
         if (c->pipe) rc = engine_pipe_drain(c->pipe, e);
         if (rc == 0) rc = stage_object(c, o, c->fresh, e);
@@ -402,7 +424,7 @@ int engine_import(engine *en, const store_connector *sc, bool full, int64_t run_
             if (!old || !oldlen) part_full = true, c.full = true;   /* no watermark yet */
         }
         rc = store_begin(en->st, e);
-        if (rc == 0 && part_full && !(c.pipe = engine_pipe_start(handle_rec, free, &c, e))) rc = ERR_FAIL;
+        if (rc == 0 && part_full && !(c.pipe = engine_pipe_start(handle_rec, &c, e))) rc = ERR_FAIL;
         if (rc == 0) {
             if (part_full) rc = ops->full_import(cn, part, &sink, &cookie, e);
             else rc = ops->delta_import(cn, part, old, oldlen, &sink, &cookie, e);

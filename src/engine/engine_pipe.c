@@ -1,25 +1,30 @@
-/* Worker-thread queue for the import (see engine_pipe.h). The producer fills a local batch and
- * hands whole batches over, so the mutex and the worker's wake-up cost once per batch, not per
- * object; the queue of batches is bounded, so a slow database holds back the reader instead of
- * buffering a whole directory in memory. */
+/* Worker-thread queue for the import (see engine_pipe.h). The producer fills a batch (a byte
+ * buffer plus item offsets) and hands whole batches over, so the mutex and the worker's wake-up
+ * cost once per batch, not per object; the queue of batches is bounded, so a slow database holds
+ * back the reader instead of buffering a whole directory in memory. Handled batches go back to
+ * a free list for the producer to refill. */
 #include "engine/engine_pipe.h"
 #include "util/util_alloc.h"
 #include <pthread.h>
+#include <stdalign.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define PIPE_BATCH 256     /* items per hand-over */
 #define PIPE_DEPTH 8       /* batches queued at most: 2,048 objects in flight */
+#define PIPE_BYTES 65536   /* a batch's initial buffer; grows for large objects */
 
 typedef struct pipe_batch {
+    struct pipe_batch *next;   /* free list */
     size_t n;
-    void *items[PIPE_BATCH];
+    size_t off[PIPE_BATCH], len[PIPE_BATCH];   /* item i is len[i] bytes at mem + off[i] */
+    size_t used, cap;
+    char *mem;
 } pipe_batch;
 
 struct engine_pipe {
     engine_pipe_fn fn;
-    void (*free_item)(void *);
     void *ctx;
     pthread_t thread;
     pthread_mutex_t mu;
@@ -27,16 +32,19 @@ struct engine_pipe {
     pthread_cond_t has_room;   /* producer waits: queue full, or drain waits for idle */
     pipe_batch *queue[PIPE_DEPTH];
     size_t head, count;        /* ring of queued batches */
+    pipe_batch *spare;         /* handled batches, ready for reuse */
     bool busy;                 /* worker is handling a batch */
     bool stopping;
     int rc;                    /* first handler error, 0 if none */
     err e;                     /* its message */
     pipe_batch *filling;       /* producer-side batch not yet handed over */
+    size_t reserved;           /* bytes of the item being written into filling */
 };
 
-static void batch_free(engine_pipe *p, pipe_batch *b, size_t from)
+static void batch_free(pipe_batch *b)
 {
-    for (size_t i = from; i < b->n; i++) p->free_item(b->items[i]);
+    if (!b) return;
+    free(b->mem);
     free(b);
 }
 
@@ -54,19 +62,15 @@ static void *worker(void *arg)
         int failed = p->rc;
         pthread_mutex_unlock(&p->mu);
         pthread_cond_signal(&p->has_room);
-        size_t i = 0;
         err e = {0};
         int rc = 0;
-        for (; !failed && i < b->n; i++) {
-            rc = p->fn(p->ctx, b->items[i], &e);
-            p->free_item(b->items[i]);
-            if (rc) {
-                i++;
-                break;
-            }
-        }
-        batch_free(p, b, i);
+        for (size_t i = 0; !failed && rc == 0 && i < b->n; i++)
+            rc = p->fn(p->ctx, b->mem + b->off[i], b->len[i], &e);
+        b->n = 0;
+        b->used = 0;
         pthread_mutex_lock(&p->mu);
+        b->next = p->spare;
+        p->spare = b;
         if (rc && !p->rc) {
             p->rc = rc;
             p->e = e;
@@ -78,11 +82,10 @@ static void *worker(void *arg)
     return NULL;
 }
 
-engine_pipe *engine_pipe_start(engine_pipe_fn fn, void (*free_item)(void *item), void *ctx, err *e)
+engine_pipe *engine_pipe_start(engine_pipe_fn fn, void *ctx, err *e)
 {
     engine_pipe *p = xcalloc(1, sizeof *p);
     p->fn = fn;
-    p->free_item = free_item;
     p->ctx = ctx;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->has_work, NULL);
@@ -113,28 +116,59 @@ static int hand_over(engine_pipe *p, err *e)
     pthread_mutex_lock(&p->mu);
     while (p->count == PIPE_DEPTH && !p->rc) pthread_cond_wait(&p->has_room, &p->mu);
     int rc = pipe_error(p, e);
-    if (rc == 0 && b) {
+    if (rc == 0) {
         p->queue[(p->head + p->count) % PIPE_DEPTH] = b;
         p->count++;
-        b = NULL;
+    } else {
+        /* after a failure nothing more is handled: keep the batch for reuse */
+        b->n = 0;
+        b->used = 0;
+        b->next = p->spare;
+        p->spare = b;
     }
     pthread_mutex_unlock(&p->mu);
-    if (b) batch_free(p, b, 0);
-    else pthread_cond_signal(&p->has_work);
+    if (rc == 0) pthread_cond_signal(&p->has_work);
     return rc;
 }
 
-int engine_pipe_push(engine_pipe *p, void *item, err *e)
+void *engine_pipe_reserve(engine_pipe *p, size_t n)
 {
-    if (!p->filling) p->filling = xcalloc(1, sizeof *p->filling);
-    p->filling->items[p->filling->n++] = item;
-    if (p->filling->n < PIPE_BATCH) return 0;
+    if (!p->filling) {
+        pthread_mutex_lock(&p->mu);
+        pipe_batch *b = p->spare;
+        if (b) p->spare = b->next;
+        pthread_mutex_unlock(&p->mu);
+        if (!b) {
+            b = xcalloc(1, sizeof *b);
+            b->cap = PIPE_BYTES;
+            b->mem = xmalloc(b->cap);
+        }
+        p->filling = b;
+    }
+    pipe_batch *b = p->filling;
+    size_t start = (b->used + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1);
+    if (start + n > b->cap) {
+        /* offsets, not pointers, name the items: the buffer may move while it fills */
+        while (start + n > b->cap) b->cap *= 2;
+        b->mem = xrealloc(b->mem, b->cap);
+    }
+    b->off[b->n] = start;
+    p->reserved = n;
+    return b->mem + start;
+}
+
+int engine_pipe_push(engine_pipe *p, err *e)
+{
+    pipe_batch *b = p->filling;
+    b->len[b->n] = p->reserved;
+    b->used = b->off[b->n] + p->reserved;
+    if (++b->n < PIPE_BATCH) return 0;
     return hand_over(p, e);
 }
 
 int engine_pipe_drain(engine_pipe *p, err *e)
 {
-    int rc = p->filling ? hand_over(p, e) : 0;
+    int rc = p->filling && p->filling->n ? hand_over(p, e) : 0;
     pthread_mutex_lock(&p->mu);
     while ((p->count > 0 || p->busy) && !p->stopping) pthread_cond_wait(&p->has_room, &p->mu);
     if (rc == 0) rc = pipe_error(p, e);
@@ -151,8 +185,12 @@ int engine_pipe_finish(engine_pipe *p, err *e)
     pthread_mutex_unlock(&p->mu);
     pthread_cond_signal(&p->has_work);
     pthread_join(p->thread, NULL);
-    /* The worker skips (but frees) items after a failure; nothing can remain queued here. */
-    if (p->filling) batch_free(p, p->filling, 0);
+    batch_free(p->filling);
+    while (p->spare) {
+        pipe_batch *b = p->spare;
+        p->spare = b->next;
+        batch_free(b);
+    }
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->has_work);
     pthread_cond_destroy(&p->has_room);

@@ -314,6 +314,25 @@ int sync_recompute_mv(sync_ctx *x, int64_t m, bool *changed, bool *unresolved, e
     return rc;
 }
 
+/* Case-sensitive clauses: the join index holds lower-cased text, so a candidate it found must
+   also hold one of the object's values byte for byte. Binary values are exact in the index. */
+static bool join_case_exact(const rule_join_group *jg, const attrs *cs_attrs, const attrs *mv_attrs)
+{
+    for (size_t k = 0; k < jg->n; k++) {
+        const rule_join_clause *cl = &jg->clauses[k];
+        if (!cl->case_sensitive) continue;
+        const attr *v = attrs_get(cs_attrs, cl->cs_attribute);
+        const attr *m = attrs_get(mv_attrs, cl->mv_attribute);
+        if (!v || v->type == AT_BINARY || (m && m->type == AT_BINARY)) continue;
+        bool hit = false;
+        for (size_t i = 0; m && i < m->nvals && !hit; i++)
+            for (size_t j = 0; j < v->nvals && !hit; j++)
+                hit = m->vals[i].len == v->vals[j].len && memcmp(m->vals[i].data, v->vals[j].data, v->vals[j].len) == 0;
+        if (!hit) return false;
+    }
+    return true;
+}
+
 /* Join: the first join group of the first in-scope rule that finds exactly one MV object. */
 static int try_join(sync_ctx *x, const store_connector *sc, cs_object *o, const rule *const *inscope, size_t nin,
                     int64_t *found, bool *ambiguous, err *e)
@@ -364,11 +383,12 @@ static int try_join(sync_ctx *x, const store_connector *sc, cs_object *o, const 
                 if (!ncand) empty = true;
             }
             if (empty || !ncand) continue;
-            /* Only MV objects of the rule's type count. */
+            /* Only MV objects of the rule's type count (and, for case-sensitive clauses, exact values). */
             size_t w = 0;
             for (size_t a = 0; a < ncand; a++) {
                 mv_object *mv = NULL;
-                if (store_mv_get_attrs(x->en->st, cand[a], &mv, NULL) == 0 && strcasecmp(mv->object_type, r->mv_object_type) == 0)
+                if (store_mv_get_attrs(x->en->st, cand[a], &mv, NULL) == 0 && strcasecmp(mv->object_type, r->mv_object_type) == 0 &&
+                    join_case_exact(jg, o->attrs, mv->attrs))
                     cand[w++] = cand[a];
                 mv_object_free(mv);
             }

@@ -20,6 +20,7 @@ typedef struct engine {
     FILE *out;              /* where run summaries go (stdout by default) */
     volatile int *stop;     /* set non-zero (SIGTERM) to finish the current batch and stop */
     bool allow_deletes;     /* export even when pending deletes exceed the deletion threshold */
+    int64_t lease_at;       /* when this process last wrote its lease heartbeat (engine_commit) */
 } engine;
 
 /* Counters of one run (also stored as JSON in history). */
@@ -60,6 +61,11 @@ bool engine_staging_on_for(engine *en);
 
 /* Internals shared by the engine's files. */
 int engine_import(engine *en, const store_connector *sc, bool full, int64_t run_id, engine_stats *st, err *e);
+/* Commits the open transaction of a long step (import page, sync or export batch). Every
+   LEASE_TTL_SECONDS/4 it first refreshes this server's lease heartbeat in that transaction, so a
+   step longer than the lease's lifetime keeps the database owned; ERR_REFUSED (nothing
+   committed) when another server has taken the database over meanwhile. */
+int engine_commit(engine *en, err *e);
 int engine_sync(engine *en, const store_connector *sc, bool full, int64_t run_id, engine_stats *st, err *e);
 int engine_export(engine *en, const store_connector *sc, int64_t run_id, engine_stats *st, err *e);
 /* Re-evaluates outbound rules for metaverse objects whose target objects wait for a reference

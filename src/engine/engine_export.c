@@ -237,7 +237,7 @@ static int export_batch(engine *en, const store_connector *sc, const conn_ops *o
         int brc = ops->export_batch(cn, items, m, &be);
         rc = store_begin(en->st, e);
         for (size_t i = 0; rc == 0 && i < m; i++) rc = apply_result(en, sc, run_id, st, objs[i], &items[i], e);
-        if (rc == 0) rc = store_commit(en->st, e);
+        if (rc == 0) rc = engine_commit(en, e);
         else store_rollback(en->st);
         if (rc == 0 && brc) {
             *e = be;

@@ -73,7 +73,7 @@ static int commit_page(import_ctx *c, const void *cookie, size_t len, bool have_
 {
     int rc = 0;
     if (have_cookie && cookie && !c->full) rc = store_watermark_set(c->en->st, c->sc->id, c->partition, cookie, len, e);
-    if (rc == 0) rc = store_commit(c->en->st, e);
+    if (rc == 0) rc = engine_commit(c->en, e);
     if (rc == 0) rc = store_begin(c->en->st, e);
     return rc;
 }

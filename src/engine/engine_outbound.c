@@ -274,7 +274,7 @@ int sync_outbound_set(sync_ctx *x, idset *ids, err *e)
     for (size_t i = 0; rc == 0 && i < ids->n; i++) {
         rc = sync_outbound_one(x, ids->v[i], e);
         if (rc == 0 && (i + 1) % OUTBOUND_COMMIT_EVERY == 0 && store_in_tx(x->en->st)) {
-            rc = store_commit(x->en->st, e);
+            rc = engine_commit(x->en, e);
             if (rc == 0) rc = store_begin(x->en->st, e);
         }
     }

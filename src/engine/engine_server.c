@@ -1,4 +1,5 @@
 /* New-database settings, ownership lease, staging flag. */
+#include "engine/engine.h"
 #include "engine/engine_server.h"
 #include "util/util_alloc.h"
 #include "util/util_uuid.h"
@@ -114,4 +115,18 @@ bool engine_staging_on(store *s)
     int64_t v = 0;
     store_meta_get_int(s, "staging_mode", 0, &v, NULL);
     return v != 0;
+}
+
+int engine_commit(engine *en, err *e)
+{
+    int64_t now = store_now();
+    if (en->server_id && now - en->lease_at >= LEASE_TTL_SECONDS / 4) {
+        int rc = engine_lease_heartbeat(en->st, en->server_id, e);
+        if (rc) {
+            store_rollback(en->st);
+            return rc;
+        }
+        en->lease_at = now;
+    }
+    return store_commit(en->st, e);
 }

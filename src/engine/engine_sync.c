@@ -537,7 +537,7 @@ int engine_sync(engine *en, const store_connector *sc, bool full, int64_t run_id
         st->seen++;
         progress_tick(&pr, (size_t)st->seen);
         if (rc == 0 && (i + 1) % SYNC_COMMIT_EVERY == 0) {
-            rc = store_commit(en->st, e);
+            rc = engine_commit(en, e);
             if (rc == 0) rc = store_begin(en->st, e);
             if (rc == 0 && en->stop && *en->stop) rc = err_set(e, ERR_RETRY, "stopped by a signal; the sync resumes next time");
         }

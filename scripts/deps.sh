@@ -7,7 +7,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 [ "${IDSYNC_SKIP_DEPS:-0}" = 1 ] && { echo "deps: skipped (IDSYNC_SKIP_DEPS=1)"; exit 0; }
 
-PACKAGES=(build-essential cmake pkg-config libldap-dev libsqlite3-dev sqlite3 libpq-dev libcurl4-openssl-dev
+PACKAGES=(build-essential cmake pkg-config libldap-dev libsasl2-dev libsqlite3-dev sqlite3 libpq-dev libcurl4-openssl-dev
   libjansson-dev libsodium-dev libssl-dev libcmocka-dev ca-certificates curl
   jq bc python3 xxd procps openssl
   samba samba-ad-dc samba-ad-provision samba-dsdb-modules samba-vfs-modules samba-common-bin winbind krb5-user

@@ -142,6 +142,9 @@ typedef struct conn_ops {
     const char *type;         /* "ad", "ldap", "scim", "ldif" */
     const char *description;
     bool needs_secret;        /* true if open() needs a password/token */
+    /* Optional: true when this configuration brings its own credentials although the type
+       usually needs a secret (an LDAP SASL EXTERNAL or GSSAPI bind). */
+    bool (*secret_optional)(const conn_config *cfg);
 
     /* Validates cfg (url form, required options) without connecting; used by `connector add`. */
     int (*validate)(const conn_config *cfg, err *e);

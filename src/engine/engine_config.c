@@ -77,11 +77,24 @@ int engine_conn_secret(const store_connector *sc, const vault_key *key, const ch
     return 0;
 }
 
+/* The connector's configuration needs no secret (e.g. an LDAP SASL EXTERNAL bind). */
+static bool secret_optional(const conn_ops *ops, const store_connector *sc)
+{
+    if (!ops->secret_optional) return false;
+    conn_config *cfg = NULL;
+    bool optional = engine_conn_config(sc, &cfg, NULL) == 0 && ops->secret_optional(cfg);
+    conn_config_free(cfg);
+    return optional;
+}
+
 bool engine_conn_credentials_required(const store_connector *sc, const vault_key *key, const char *server_id)
 {
     const conn_ops *ops = conn_ops_find(sc->type);
     if (ops && !ops->needs_secret) return false;
-    if (!sc->sealed_secret || !sc->sealed_len) return ops != NULL;
+    if (!sc->sealed_secret || !sc->sealed_len) {
+        if (!ops) return false;
+        return !secret_optional(ops, sc);
+    }
     if (!key) {
         char kid[VAULT_KEY_ID_HEX];
         if (vault_blob_key_id(sc->sealed_secret, sc->sealed_len, kid) != 0) return true;
@@ -104,7 +117,7 @@ int engine_conn_open(const store_connector *sc, const vault_key *key, const char
     int rc = engine_conn_config(sc, &cfg, e);
     if (rc) return rc;
     rc = engine_conn_secret(sc, key, server_id, &secret, e);
-    if (rc == 0 && ops->needs_secret && !secret)
+    if (rc == 0 && ops->needs_secret && !secret && !(ops->secret_optional && ops->secret_optional(cfg)))
         rc = err_set(e, ERR_AUTH, "connector '%s' has no credentials; run `idsync connector set-credentials %s "
                      "--password-file F` (or --token-file F for scim)", sc->name, sc->name);
     if (rc == 0) {

@@ -162,6 +162,27 @@ check "unreachable server -> ERR_RETRY (exit 16) naming the URL" "[ $rc -eq 16 ]
 probe --option starttls=true full >/dev/null 2>"$T/e4"; rc=$?
 check "StartTLS against a server without TLS fails cleanly" "[ $rc -ne 0 ] && grep -q 'ERROR' $T/e4"
 
+# --- SASL ---------------------------------------------------------------------------------------
+# EXTERNAL over the ldapi:// socket: slapd maps this process's user to the rootdn; no DN, no password.
+LDAPI="ldapi://$(printf '%s' "$T/slapd/ldapi" | sed 's|/|%2F|g')"
+probe full >/dev/null 2>"$T/plain.err"
+"$PROBE" --type ldap --url "$LDAPI" --option sasl_mech=EXTERNAL --base "$BASE" full >"$T/sasl" 2>"$T/sasl.err"; rc=$?
+check "SASL EXTERNAL over ldapi:// imports what a simple bind imports" \
+  "[ $rc -eq 0 ] && grep -o 'objects=[0-9]*' $T/plain.err >$T/n0 && [ -s $T/n0 ] && grep -qf $T/n0 $T/sasl.err"
+"$PROBE" --type ldap --url "$URL" --option sasl_mech=GSSAPI --base "$BASE" full >/dev/null 2>"$T/gss.err"; rc=$?
+check "an unavailable SASL mechanism -> ERR_USAGE (exit 12) naming it" \
+  "[ $rc -eq 12 ] && grep -q 'SASL GSSAPI bind to $URL failed' $T/gss.err && grep -q 'supportedSASLMechanisms' $T/gss.err"
+if [ -n "${IDSYNC_BIN:-}" ] && [ -x "${IDSYNC_BIN:-}" ]; then
+  "$IDSYNC_BIN" --home "$T/home" --quiet install --db sqlite >/dev/null
+  "$IDSYNC_BIN" --home "$T/home" --quiet connector add local --type ldap --url "$LDAPI" --base "$BASE" \
+    --option sasl_mech=EXTERNAL >/dev/null
+  "$IDSYNC_BIN" --home "$T/home" connector list --json >"$T/cl.json"
+  check "idsync: a SASL EXTERNAL connector needs no credentials" \
+    "jq -e '[.. | objects | select(.name? == \"local\")][0].credentials_required == false' $T/cl.json >/dev/null"
+  "$IDSYNC_BIN" --home "$T/home" --quiet run local full-import >/dev/null 2>"$T/run.err"; rc=$?
+  check "idsync: full import over ldapi:// with SASL EXTERNAL" "[ $rc -eq 0 ]"
+fi
+
 # --- value size limit, timestamp mode ----------------------------------------------------------
 probe "${SCOPE[@]}" --option max_value_bytes=8 full >/dev/null 2>"$T/w1"
 check "oversized value dropped with a warning" "grep -q 'exceeds max_value_bytes=8 and was dropped' $T/w1"

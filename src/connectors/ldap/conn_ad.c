@@ -41,6 +41,7 @@ const conn_ops conn_ops_ad = {
     .type = "ad",
     .description = "Active Directory (objectGUID anchor, DirSync delta import)",
     .needs_secret = true,
+    .secret_optional = conn_ldap_secret_optional,
     .validate = ad_validate,
     .open = ad_open,
     .full_import = conn_ad_full_import,

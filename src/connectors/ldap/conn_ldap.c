@@ -65,6 +65,7 @@ const conn_ops conn_ops_ldap = {
     .type = "ldap",
     .description = "LDAPv3 directory such as OpenLDAP (entryUUID anchor, RFC 4533 delta import)",
     .needs_secret = true,
+    .secret_optional = conn_ldap_secret_optional,
     .validate = ldap_validate,
     .open = ldap_open,
     .full_import = conn_ldap_full_import,

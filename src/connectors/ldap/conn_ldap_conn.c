@@ -57,11 +57,12 @@ int conn_ldap_validate(const conn_config *cfg, bool is_ad, err *e)
     LDAPURLDesc *lud = NULL;
     int urc = ldap_url_parse(cfg->url, &lud);
     bool scheme_ok = urc == LDAP_URL_SUCCESS && lud->lud_scheme &&
-                     (!strcasecmp(lud->lud_scheme, "ldap") || !strcasecmp(lud->lud_scheme, "ldaps"));
+                     (!strcasecmp(lud->lud_scheme, "ldap") || !strcasecmp(lud->lud_scheme, "ldaps") ||
+                      !strcasecmp(lud->lud_scheme, "ldapi"));
     bool ldaps = scheme_ok && !strcasecmp(lud->lud_scheme, "ldaps");
     ldap_free_urldesc(lud);
     if (!scheme_ok)
-        return err_set(e, ERR_USAGE, "connector %s: URL '%s' is not an ldap:// or ldaps:// URL", cname, cfg->url);
+        return err_set(e, ERR_USAGE, "connector %s: URL '%s' is not an ldap://, ldaps:// or ldapi:// URL", cname, cfg->url);
     int rc = conn_ldap_opts_validate(cfg, is_ad, e);
     if (rc) return rc;
     const char *st = conn_ldap_opt(cfg, "starttls", "false");
@@ -187,32 +188,38 @@ int conn_ldap_open(const conn_config *cfg, const char *secret, bool is_ad, conn 
             goto done;
         }
     }
-    struct berval cred = {secret ? strlen(secret) : 0, (char *)(secret ? secret : "")};
-    lrc = ldap_sasl_bind_s(c->ld, c->bind_dn ? c->bind_dn : "", LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
-    if (lrc != LDAP_SUCCESS) {
-        const char *d = diag_of(c->ld, &diag);
-        char *what = xasprintf("binding to %s as %s", c->url, c->bind_dn ? c->bind_dn : "(anonymous)");
-        if (lrc == LDAP_INVALID_CREDENTIALS)
-            rc = err_set(e, ERR_AUTH, "%s failed: invalid credentials; check the password with "
-                         "`idsync connector set-credentials %s`", what, c->name);
-        else if (lrc == LDAP_STRONG_AUTH_REQUIRED || lrc == LDAP_CONFIDENTIALITY_REQUIRED)
-            rc = err_set(e, ERR_USAGE, "%s failed: the server refuses a password over an unencrypted connection "
-                         "(%s); use an ldaps:// URL or set option starttls=true", what, ldap_err2string(lrc));
-        else if (lrc == LDAP_CONNECT_ERROR && d && strstr(d, "certificate"))
-            rc = err_set(e, ERR_USAGE, "%s failed: TLS: %s; set ca_file=PATH to the CA that signed the server "
-                         "certificate (or tls_verify=false for tests only)", what, d);
-        else if (lrc == LDAP_SERVER_DOWN || lrc == LDAP_CONNECT_ERROR || lrc == LDAP_TIMEOUT)
-            rc = err_set(e, ERR_RETRY, "cannot reach %s (%s%s%s); check that the server is running and the URL "
-                         "is right%s", c->url, ldap_err2string(lrc), d ? ": " : "", d ? d : "",
-                         strncasecmp(c->url, "ldaps:", 6) == 0 && req == LDAP_OPT_X_TLS_DEMAND
-                             ? "; if it is, its TLS certificate may not be trusted: set ca_file=PATH to the CA that "
-                               "signed it and use the host name the certificate names (or tls_verify=false for "
-                               "tests only)"
-                             : "");
-        else
-            rc = conn_ldap_fail(c, lrc, d, what, e);
-        free(what);
-        goto done;
+    const char *mech = conn_ldap_opt(cfg, "sasl_mech", NULL);
+    if (mech && *mech) {
+        rc = conn_ldap_sasl_bind(c, cfg, mech, secret, e);
+        if (rc) goto done;
+    } else {
+        struct berval cred = {secret ? strlen(secret) : 0, (char *)(secret ? secret : "")};
+        lrc = ldap_sasl_bind_s(c->ld, c->bind_dn ? c->bind_dn : "", LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
+        if (lrc != LDAP_SUCCESS) {
+            const char *d = diag_of(c->ld, &diag);
+            char *what = xasprintf("binding to %s as %s", c->url, c->bind_dn ? c->bind_dn : "(anonymous)");
+            if (lrc == LDAP_INVALID_CREDENTIALS)
+                rc = err_set(e, ERR_AUTH, "%s failed: invalid credentials; check the password with "
+                             "`idsync connector set-credentials %s`", what, c->name);
+            else if (lrc == LDAP_STRONG_AUTH_REQUIRED || lrc == LDAP_CONFIDENTIALITY_REQUIRED)
+                rc = err_set(e, ERR_USAGE, "%s failed: the server refuses a password over an unencrypted connection "
+                             "(%s); use an ldaps:// URL or set option starttls=true", what, ldap_err2string(lrc));
+            else if (lrc == LDAP_CONNECT_ERROR && d && strstr(d, "certificate"))
+                rc = err_set(e, ERR_USAGE, "%s failed: TLS: %s; set ca_file=PATH to the CA that signed the server "
+                             "certificate (or tls_verify=false for tests only)", what, d);
+            else if (lrc == LDAP_SERVER_DOWN || lrc == LDAP_CONNECT_ERROR || lrc == LDAP_TIMEOUT)
+                rc = err_set(e, ERR_RETRY, "cannot reach %s (%s%s%s); check that the server is running and the URL "
+                             "is right%s", c->url, ldap_err2string(lrc), d ? ": " : "", d ? d : "",
+                             strncasecmp(c->url, "ldaps:", 6) == 0 && req == LDAP_OPT_X_TLS_DEMAND
+                                 ? "; if it is, its TLS certificate may not be trusted: set ca_file=PATH to the CA that "
+                                   "signed it and use the host name the certificate names (or tls_verify=false for "
+                                   "tests only)"
+                                 : "");
+            else
+                rc = conn_ldap_fail(c, lrc, d, what, e);
+            free(what);
+            goto done;
+        }
     }
     read_ahead(c);
     if (!c->is_ad) probe_root_dse(c);

@@ -73,6 +73,13 @@ int conn_ldap_opts_load(conn *c, const conn_config *cfg, err *e);
 /* ---- connection (conn_ldap_conn.c) ---- */
 int conn_ldap_validate(const conn_config *cfg, bool is_ad, err *e);
 int conn_ldap_open(const conn_config *cfg, const char *secret, bool is_ad, conn **out, err *e);
+/* SASL (conn_ldap_sasl.c): binds with mechanism mech, answering libldap's questions from the
+   sasl_authcid (default: the bind DN), sasl_authzid, sasl_realm options and secret. */
+int conn_ldap_sasl_bind(conn *c, const conn_config *cfg, const char *mech, const char *secret, err *e);
+/* True for mechanisms that take a password (not EXTERNAL, GSSAPI, GSS-SPNEGO). */
+bool conn_ldap_sasl_mech_needs_password(const char *mech);
+/* conn_ops.secret_optional: a SASL mechanism that brings its own credentials. */
+bool conn_ldap_secret_optional(const conn_config *cfg);
 void conn_ldap_close(conn *c);
 /* Maps an LDAP result code of operation `what` to an ERR_* code and message naming the
  * connector URL; diag is the server's text (may be NULL). Returns the ERR_* code. */

@@ -30,9 +30,11 @@ static void test_urls(void **state)
     assert_int_equal(conn_ops_ad.validate(&c, &e), 0);
     c.url = "ldaps://dc1.example.test";
     assert_int_equal(conn_ops_ldap.validate(&c, &e), 0);
+    c.url = "ldapi://%2Fvar%2Frun%2Fslapd%2Fldapi";
+    assert_int_equal(conn_ops_ldap.validate(&c, &e), 0);
     c.url = "https://dc1.example.test";
     assert_int_equal(conn_ops_ad.validate(&c, &e), ERR_USAGE);
-    assert_non_null(strstr(e.msg, "not an ldap:// or ldaps:// URL"));
+    assert_non_null(strstr(e.msg, "not an ldap://, ldaps:// or ldapi:// URL"));
     c.url = NULL;
     assert_int_equal(conn_ops_ad.validate(&c, &e), ERR_USAGE);
 }

@@ -5,6 +5,7 @@
 #include "engine/engine.h"
 #include "engine/engine_config.h"
 #include "engine/engine_anchor_set.h"
+#include "engine/engine_dn_links.h"
 #include "engine/engine_flow.h"
 #include "engine/engine_progress.h"
 #include "engine/engine_sync_int.h"
@@ -103,6 +104,7 @@ static void ref_union_free(attr *u)
 
 void sync_ctx_clear(sync_ctx *x)
 {
+    dn_links_free(x->links);
     anchor_set_free(x->queued);
     rule_set_free(x->rules);
     for (size_t i = 0; i < x->nconns; i++) store_connector_free(x->conns[i]);
@@ -187,8 +189,10 @@ static void resolve_inbound_refs(sync_ctx *x, int64_t connector_id, attr *a, boo
         char idtxt[32] = "";
         int64_t ref_mv = 0;
         int ref_flags = 0;
-        if (store_cs_link_by_dn(x->en->st, connector_id, a->vals[i].data, &ref_mv, &ref_flags, &e2) == 0 && ref_mv &&
-            !(ref_flags & CS_F_DELETED))
+        bool known = x->links && connector_id == x->links_connector &&
+                     dn_links_get(x->links, a->vals[i].data, &ref_mv, &ref_flags);
+        if ((known || store_cs_link_by_dn(x->en->st, connector_id, a->vals[i].data, &ref_mv, &ref_flags, &e2) == 0) &&
+            ref_mv && !(ref_flags & CS_F_DELETED))
             snprintf(idtxt, sizeof idtxt, "%lld", (long long)ref_mv);
         free(a->vals[i].data);
         if (!idtxt[0]) {
@@ -503,6 +507,12 @@ int engine_sync(engine *en, const store_connector *sc, bool full, int64_t run_id
     p.ids.cap = p.ids.n;
     progress_init(&pr, en->progress, sc->name, full ? "full sync" : "delta sync");
     pr.total = p.ids.n;
+    /* A full sync processes every object of the connector in id order (the lowest id first, as the
+       store's DN lookup finds duplicates), so the links it writes answer later references. */
+    if (full) {
+        x.links = dn_links_new();
+        x.links_connector = sc->id;
+    }
     rc = store_begin(en->st, e);
     for (size_t i = 0; rc == 0 && i < p.ids.n; i++) {
         cs_object *o = NULL;
@@ -513,6 +523,10 @@ int engine_sync(engine *en, const store_connector *sc, bool full, int64_t run_id
             continue;
         }
         if (rc == 0) rc = sync_inbound_one(&x, sc, o, e);
+        if (rc == 0 && x.links && o->dn) {
+            if (o->flags & CS_F_DELETED) dn_links_forget(x.links, o->dn);   /* its row is gone */
+            else dn_links_note(x.links, o->dn, o->mv_id, o->flags);
+        }
         cs_object_free(o);
         st->seen++;
         progress_tick(&pr, (size_t)st->seen);
@@ -529,6 +543,9 @@ int engine_sync(engine *en, const store_connector *sc, bool full, int64_t run_id
         rc = sync_recompute_mv(&x, x.retry.v[i], &changed, NULL, e);
         if (changed) idset_add(&x.outbound, x.retry.v[i]);
     }
+    /* the outbound pass may provision into this connector: its DNs are no longer all known here */
+    dn_links_free(x.links);
+    x.links = NULL;
     if (rc == 0 && full) {
         /* A full sync re-evaluates every outbound rule for every metaverse object (rules may have changed). */
         int64_t *all = NULL;

@@ -23,6 +23,8 @@ typedef struct sync_ctx {
     idset retry;               /* MV ids with unresolved inbound references */
     idset *current;            /* the outbound set being evaluated now (appendable), or NULL */
     struct anchor_set *queued; /* MV ids already queued as referrers (each queued once per run) */
+    struct dn_links *links;    /* full sync: links of links_connector's objects already processed, or NULL */
+    int64_t links_connector;
 } sync_ctx;
 
 /* The reverse-reference index: every MV object's reference values (MV ids) are kept in the

@@ -1,0 +1,105 @@
+/* Open-addressing hash map DN -> link, for one full sync. */
+#include "engine/engine_dn_links.h"
+#include "util/util_alloc.h"
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct slot {
+    uint64_t h;
+    char *dn;          /* NULL = empty */
+    int64_t mv_id;
+    int flags;
+    bool unknown;      /* duplicate or deleted: ask the store */
+} slot;
+
+struct dn_links {
+    size_t n, cap;     /* cap is a power of two */
+    slot *s;
+};
+
+static uint64_t hash(const char *p)
+{
+    /* FNV-1a 64: DNs come from the directory, not from an attacker of this process */
+    uint64_t h = 1469598103934665603ULL;
+    for (const unsigned char *b = (const unsigned char *)p; *b; b++) h = (h ^ *b) * 1099511628211ULL;
+    return h;
+}
+
+dn_links *dn_links_new(void)
+{
+    dn_links *m = xcalloc(1, sizeof *m);
+    m->cap = 1024;
+    m->s = xcalloc(m->cap, sizeof(slot));
+    return m;
+}
+
+void dn_links_free(dn_links *m)
+{
+    if (!m) return;
+    for (size_t i = 0; i < m->cap; i++) free(m->s[i].dn);
+    free(m->s);
+    free(m);
+}
+
+static slot *find(const dn_links *m, uint64_t h, const char *dn)
+{
+    size_t i = (size_t)h & (m->cap - 1);
+    for (;;) {
+        slot *x = &m->s[i];
+        if (!x->dn || (x->h == h && strcmp(x->dn, dn) == 0)) return x;
+        i = (i + 1) & (m->cap - 1);
+    }
+}
+
+static void grow(dn_links *m)
+{
+    slot *old = m->s;
+    size_t oldcap = m->cap;
+    m->cap *= 2;
+    m->s = xcalloc(m->cap, sizeof(slot));
+    for (size_t i = 0; i < oldcap; i++)
+        if (old[i].dn) *find(m, old[i].h, old[i].dn) = old[i];
+    free(old);
+}
+
+/* The slot of dn, added (empty link) when absent; *added tells which. */
+static slot *get_or_add(dn_links *m, const char *dn, bool *added)
+{
+    if ((m->n + 1) * 2 > m->cap) grow(m);
+    uint64_t h = hash(dn);
+    slot *x = find(m, h, dn);
+    *added = !x->dn;
+    if (*added) {
+        x->h = h;
+        x->dn = xstrdup(dn);
+        m->n++;
+    }
+    return x;
+}
+
+void dn_links_note(dn_links *m, const char *dn, int64_t mv_id, int flags)
+{
+    bool added;
+    slot *x = get_or_add(m, dn, &added);
+    if (!added) {
+        x->unknown = true;
+        return;
+    }
+    x->mv_id = mv_id;
+    x->flags = flags;
+}
+
+void dn_links_forget(dn_links *m, const char *dn)
+{
+    bool added;
+    get_or_add(m, dn, &added)->unknown = true;
+}
+
+bool dn_links_get(const dn_links *m, const char *dn, int64_t *mv_id, int *flags)
+{
+    const slot *x = find(m, hash(dn), dn);
+    if (!x->dn || x->unknown) return false;
+    *mv_id = x->mv_id;
+    *flags = x->flags;
+    return true;
+}

@@ -142,6 +142,10 @@ int store_cs_set_link(store *s, int64_t id, int64_t mv_id, int flags, err *e);
    when not wanted; *dn NULL when the object has none) are new copies. ERR_NOTFOUND when none. */
 int store_cs_joined_ref(store *s, int64_t mv_id, int64_t connector_id, void **anchor, size_t *anchor_len,
                         char **dn, err *e);
+/* Whether connector_id has an object store_cs_joined_ref could return for some MV object (joined,
+   neither provisional nor deleted). When it has none, every object of the connector is read:
+   callers weigh that against the lookups the answer saves. */
+int store_cs_any_ref_target(store *s, int64_t connector_id, bool *out, err *e);
 /* The join (mv_id, 0 when none) and flags of connector_id's object with that DN, without decoding
    its attributes. ERR_NOTFOUND when there is none. */
 int store_cs_link_by_dn(store *s, int64_t connector_id, const char *dn, int64_t *mv_id, int *flags, err *e);

@@ -12,10 +12,44 @@ typedef struct slot {
     bool unknown;      /* duplicate or deleted: ask the store */
 } slot;
 
+/* DNs are copied into large blocks: a million small allocations that live for the whole sync,
+   between the sync's short-lived ones, fragmented the heap and made every malloc slower */
+#define BLOCK_SIZE (1u << 20)
+
+typedef struct block {
+    struct block *next;
+    size_t used;
+    char data[];
+} block;
+
 struct dn_links {
     size_t n, cap;     /* cap is a power of two */
     slot *s;
+    block *blocks;     /* the newest first */
 };
+
+static char *copy_dn(dn_links *m, const char *dn)
+{
+    size_t len = strlen(dn) + 1;
+    if (len > BLOCK_SIZE / 4) {   /* a rare huge DN gets a block of its own, counted as full */
+        block *b = xmalloc(sizeof *b + len);
+        b->next = m->blocks;
+        b->used = BLOCK_SIZE;
+        memcpy(b->data, dn, len);
+        m->blocks = b;
+        return b->data;
+    }
+    if (!m->blocks || m->blocks->used + len > BLOCK_SIZE) {
+        block *b = xmalloc(sizeof *b + BLOCK_SIZE);
+        b->next = m->blocks;
+        b->used = 0;
+        m->blocks = b;
+    }
+    char *p = m->blocks->data + m->blocks->used;
+    memcpy(p, dn, len);
+    m->blocks->used += len;
+    return p;
+}
 
 static uint64_t hash(const char *p)
 {
@@ -36,7 +70,10 @@ dn_links *dn_links_new(void)
 void dn_links_free(dn_links *m)
 {
     if (!m) return;
-    for (size_t i = 0; i < m->cap; i++) free(m->s[i].dn);
+    for (block *b = m->blocks, *next; b; b = next) {
+        next = b->next;
+        free(b);
+    }
     free(m->s);
     free(m);
 }
@@ -71,7 +108,7 @@ static slot *get_or_add(dn_links *m, const char *dn, bool *added)
     *added = !x->dn;
     if (*added) {
         x->h = h;
-        x->dn = xstrdup(dn);
+        x->dn = copy_dn(m, dn);
         m->n++;
     }
     return x;

@@ -6,6 +6,7 @@
 #include "engine/engine_config.h"
 #include "engine/engine_anchor_set.h"
 #include "engine/engine_dn_links.h"
+#include "engine/engine_join_filter.h"
 #include "engine/engine_flow.h"
 #include "engine/engine_progress.h"
 #include "engine/engine_sync_int.h"
@@ -63,7 +64,26 @@ int sync_ctx_load(sync_ctx *x, err *e)
                 }
             }
     }
+    /* attributes whose index is empty now (a first sync) hold only what this sync adds */
+    x->join_filter = join_filter_new();
+    for (size_t i = 0; rc == 0 && i < x->nindexed; i++) {
+        bool any = true;
+        rc = store_mv_index_any(x->en->st, x->indexed[i], &any, e);
+        if (rc == 0 && !any) join_filter_cover(x->join_filter, x->indexed[i]);
+    }
     return rc;
+}
+
+/* Records the values just written to the join index for attribute a (the index's form of each). */
+static void filter_note(sync_ctx *x, const char *a, const attr *now)
+{
+    if (!now || !join_filter_covers(x->join_filter, a)) return;
+    for (size_t k = 0; k < now->nvals; k++) {
+        char *hex = now->type == AT_BINARY ? hex_encode(now->vals[k].data, now->vals[k].len) : NULL;
+        const char *v = hex ? hex : now->vals[k].data;
+        join_filter_add(x->join_filter, a, v, strlen(v));
+        free(hex);
+    }
 }
 
 int sync_queue_referrers(sync_ctx *x, int64_t m, idset *into, err *e)
@@ -105,6 +125,7 @@ static void ref_union_free(attr *u)
 void sync_ctx_clear(sync_ctx *x)
 {
     dn_links_free(x->links);
+    join_filter_free(x->join_filter);
     anchor_set_free(x->queued);
     rule_set_free(x->rules);
     for (size_t i = 0; i < x->nconns; i++) store_connector_free(x->conns[i]);
@@ -280,6 +301,7 @@ static int recompute_from(sync_ctx *x, mv_object *mv, cs_object *const *linked, 
             /* a new MV object has no index rows yet: add, nothing to replace */
             rc = insert ? store_mv_index_add(x->en->st, mv->id, x->indexed[i], now, e)
                         : store_mv_index_set(x->en->st, mv->id, x->indexed[i], now, e);
+            filter_note(x, x->indexed[i], now);
         }
         if (rc == 0) {
             attr *ru_old = ref_union(old), *ru_new = ref_union(mv->attrs);
@@ -345,7 +367,10 @@ static int try_join(sync_ctx *x, const store_connector *sc, cs_object *o, const 
                     const char *val = v->vals[vi].data;
                     char *b64 = NULL;
                     if (v->type == AT_BINARY) val = b64 = hex_encode(v->vals[vi].data, v->vals[vi].len);
-                    int rc = store_mv_index_find(x->en->st, jg->clauses[k].mv_attribute, val, tmp,
+                    int rc = 0;
+                    if (!x->join_filter ||
+                        join_filter_maybe(x->join_filter, jg->clauses[k].mv_attribute, val, strlen(val)))
+                        rc = store_mv_index_find(x->en->st, jg->clauses[k].mv_attribute, val, tmp,
                                                  MAX_JOIN_CANDIDATES, &nt, e);
                     free(b64);
                     if (rc) return rc;

@@ -173,6 +173,8 @@ int store_mv_index_set(store *s, int64_t mv_id, const char *attr_name, const att
 /* Join index: add the values of an MV object that has no index rows for attr_name yet (one just
    inserted: index rows cannot outlive their MV object, the foreign key cascades). */
 int store_mv_index_add(store *s, int64_t mv_id, const char *attr_name, const attr *values, err *e);
+/* Whether the join index holds any value of attr. */
+int store_mv_index_any(store *s, const char *attr_name, bool *out, err *e);
 /* Ids of MV objects whose indexed attr has value (case-insensitive); up to max ids. */
 int store_mv_index_find(store *s, const char *attr_name, const char *value, int64_t *ids, size_t max, size_t *n, err *e);
 /* Linear search over MV objects (no index): ids with attr = value case-insensitively. */

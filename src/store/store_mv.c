@@ -55,6 +55,7 @@ static const char SQL_IDX_VALUES[] = "SELECT value FROM mv_index WHERE mv_id = ?
 static const char SQL_IDX_DEL_ONE[] = "DELETE FROM mv_index WHERE attr = ? AND value = ? AND mv_id = ?";
 static const char SQL_IDX_ADD[] =
     "INSERT INTO mv_index(attr, value, mv_id) VALUES (?,?,?) ON CONFLICT (attr, value, mv_id) DO NOTHING";
+static const char SQL_IDX_ANY[] = "SELECT 1 FROM mv_index WHERE attr = ? LIMIT 1";
 static const char SQL_IDX_FIND[] = "SELECT mv_id FROM mv_index WHERE attr = ? AND value = ? ORDER BY mv_id";
 
 static int mv_get(store *s, int64_t id, bool with_lineage, mv_object **out, err *e)
@@ -236,6 +237,19 @@ int store_mv_index_set(store *s, int64_t mv_id, const char *attr_name, const att
     free(now);
     free(was);
     return rc;
+}
+
+int store_mv_index_any(store *s, const char *attr_name, bool *out, err *e)
+{
+    db_stmt *st;
+    *out = false;
+    int rc = store_stmt(s, SQL_IDX_ANY, &st, e);
+    if (rc) return rc;
+    SB_TEXT(s, st, 1, attr_name);
+    rc = s->drv->step(st, e);
+    *out = rc == DB_ROW;
+    store_stmt_done(s, st);
+    return rc < 0 ? rc : 0;
 }
 
 int store_mv_index_find(store *s, const char *attr_name, const char *value, int64_t *ids, size_t max, size_t *n, err *e)

@@ -4,12 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+enum { S_SEEDED = 0, S_DONE = 1, S_UNKNOWN = 2 };
+
 typedef struct slot {
     uint64_t h;
     char *dn;          /* NULL = empty */
-    int64_t mv_id;
+    int64_t id, mv_id;
     int flags;
-    bool unknown;      /* duplicate or deleted: ask the store */
+    int state;         /* S_SEEDED: not processed yet; S_DONE: link known; S_UNKNOWN: ask the store */
 } slot;
 
 /* DNs are copied into large blocks: a million small allocations that live for the whole sync,
@@ -26,6 +28,9 @@ struct dn_links {
     size_t n, cap;     /* cap is a power of two */
     slot *s;
     block *blocks;     /* the newest first */
+    bool seeded;
+    int64_t *joined;   /* sorted */
+    size_t njoined;
 };
 
 static char *copy_dn(dn_links *m, const char *dn)
@@ -75,6 +80,7 @@ void dn_links_free(dn_links *m)
         free(b);
     }
     free(m->s);
+    free(m->joined);
     free(m);
 }
 
@@ -114,29 +120,72 @@ static slot *get_or_add(dn_links *m, const char *dn, bool *added)
     return x;
 }
 
-void dn_links_note(dn_links *m, const char *dn, int64_t mv_id, int flags)
+void dn_links_seed(dn_links *m, const char *dn, int64_t id)
 {
     bool added;
     slot *x = get_or_add(m, dn, &added);
-    if (!added) {
-        x->unknown = true;
+    if (added) x->id = id;
+    else if (x->id != id) x->state = S_UNKNOWN;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+void dn_links_seeded(dn_links *m, int64_t *joined, size_t njoined)
+{
+    free(m->joined);
+    m->joined = joined;
+    m->njoined = njoined;
+    if (njoined) qsort(joined, njoined, sizeof *joined, cmp_id);
+    m->seeded = true;
+}
+
+void dn_links_note(dn_links *m, const char *dn, int64_t id, int64_t mv_id, int flags)
+{
+    bool added;
+    slot *x = get_or_add(m, dn, &added);
+    if (!added && x->id != id) {
+        x->state = S_UNKNOWN;
         return;
     }
+    if (x->state == S_UNKNOWN) return;
+    x->id = id;
     x->mv_id = mv_id;
     x->flags = flags;
+    x->state = S_DONE;
 }
 
 void dn_links_forget(dn_links *m, const char *dn)
 {
     bool added;
-    get_or_add(m, dn, &added)->unknown = true;
+    get_or_add(m, dn, &added)->state = S_UNKNOWN;
+}
+
+static bool was_joined(const dn_links *m, int64_t id)
+{
+    size_t lo = 0, hi = m->njoined;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->joined[mid] == id) return true;
+        if (m->joined[mid] < id) lo = mid + 1;
+        else hi = mid;
+    }
+    return false;
 }
 
 bool dn_links_get(const dn_links *m, const char *dn, int64_t *mv_id, int *flags)
 {
     const slot *x = find(m, hash(dn), dn);
-    if (!x->dn || x->unknown) return false;
-    *mv_id = x->mv_id;
-    *flags = x->flags;
-    return true;
+    *mv_id = 0;
+    *flags = 0;
+    if (!x->dn) return m->seeded;                       /* no object has the DN */
+    if (x->state == S_DONE) {
+        *mv_id = x->mv_id;
+        *flags = x->flags;
+        return true;
+    }
+    return x->state == S_SEEDED && m->seeded && !was_joined(m, x->id);   /* not joined, not processed */
 }

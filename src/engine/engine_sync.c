@@ -512,6 +512,27 @@ int sync_inbound_one(sync_ctx *x, const store_connector *sc, cs_object *o, err *
 
 /* ---------- run ---------- */
 
+static int seed_one(void *ctx, int64_t id, const char *dn, err *e)
+{
+    (void)e;
+    dn_links_seed(ctx, dn, id);
+    return 0;
+}
+
+/* The DNs of the connector's objects and which objects were joined, from two index scans. */
+static int seed_links(sync_ctx *x, const store_connector *sc, err *e)
+{
+    x->links = dn_links_new();
+    x->links_connector = sc->id;
+    int64_t *joined = NULL;
+    size_t njoined = 0;
+    int rc = store_cs_each_dn(x->en->st, sc->id, seed_one, x->links, e);
+    if (rc == 0) rc = store_cs_joined_ids(x->en->st, &joined, &njoined, e);
+    if (rc == 0) dn_links_seeded(x->links, joined, njoined);
+    else free(joined);
+    return rc;
+}
+
 struct pass_ctx {
     sync_ctx *x;
     const store_connector *sc;
@@ -534,11 +555,8 @@ int engine_sync(engine *en, const store_connector *sc, bool full, int64_t run_id
     pr.total = p.ids.n;
     /* A full sync processes every object of the connector in id order (the lowest id first, as the
        store's DN lookup finds duplicates), so the links it writes answer later references. */
-    if (full) {
-        x.links = dn_links_new();
-        x.links_connector = sc->id;
-    }
-    rc = store_begin(en->st, e);
+    if (full) rc = seed_links(&x, sc, e);
+    if (rc == 0) rc = store_begin(en->st, e);
     for (size_t i = 0; rc == 0 && i < p.ids.n; i++) {
         cs_object *o = NULL;
         rc = store_cs_get_by_id(en->st, p.ids.v[i], &o, e);
@@ -550,7 +568,7 @@ int engine_sync(engine *en, const store_connector *sc, bool full, int64_t run_id
         if (rc == 0) rc = sync_inbound_one(&x, sc, o, e);
         if (rc == 0 && x.links && o->dn) {
             if (o->flags & CS_F_DELETED) dn_links_forget(x.links, o->dn);   /* its row is gone */
-            else dn_links_note(x.links, o->dn, o->mv_id, o->flags);
+            else dn_links_note(x.links, o->dn, o->id, o->mv_id, o->flags);
         }
         cs_object_free(o);
         st->seen++;

@@ -146,6 +146,13 @@ int store_cs_joined_ref(store *s, int64_t mv_id, int64_t connector_id, void **an
    neither provisional nor deleted). When it has none, every object of the connector is read:
    callers weigh that against the lookups the answer saves. */
 int store_cs_any_ref_target(store *s, int64_t connector_id, bool *out, err *e);
+/* Calls fn with the id and DN of every object of connector_id that has a DN, in no particular
+   order, reading the DN index only. fn must not use the store (PostgreSQL streams the rows). */
+int store_cs_each_dn(store *s, int64_t connector_id, int (*fn)(void *ctx, int64_t id, const char *dn, err *e),
+                     void *ctx, err *e);
+/* Ids of every joined connector-space object (mv_id set), of every connector, in no particular
+   order, reading the join index only. *ids is a new array the caller frees (NULL when *n is 0). */
+int store_cs_joined_ids(store *s, int64_t **ids, size_t *n, err *e);
 /* The join (mv_id, 0 when none) and flags of connector_id's object with that DN, without decoding
    its attributes. ERR_NOTFOUND when there is none. */
 int store_cs_link_by_dn(store *s, int64_t connector_id, const char *dn, int64_t *mv_id, int *flags, err *e);

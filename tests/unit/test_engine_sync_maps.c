@@ -18,35 +18,35 @@ static void test_dn_links(void **state)
     int64_t mv = 0;
     int flags = 0;
     assert_false(dn_links_get(m, "CN=a,DC=x", &mv, &flags));
-    dn_links_note(m, "CN=a,DC=x", 7, 0);
+    dn_links_note(m, "CN=a,DC=x", 1, 7, 0);
     assert_true(dn_links_get(m, "CN=a,DC=x", &mv, &flags));
     assert_int_equal(mv, 7);
     assert_int_equal(flags, 0);
     /* DNs are compared exactly, as the store's lookup does */
     assert_false(dn_links_get(m, "cn=a,dc=x", &mv, &flags));
     /* a second object with the DN: the store decides from now on */
-    dn_links_note(m, "CN=a,DC=x", 8, 0);
+    dn_links_note(m, "CN=a,DC=x", 2, 8, 0);
     assert_false(dn_links_get(m, "CN=a,DC=x", &mv, &flags));
-    dn_links_note(m, "CN=a,DC=x", 9, 0);
+    dn_links_note(m, "CN=a,DC=x", 1, 9, 0);
     assert_false(dn_links_get(m, "CN=a,DC=x", &mv, &flags));
-    dn_links_note(m, "CN=b,DC=x", 0, 2);
+    dn_links_note(m, "CN=b,DC=x", 3, 0, 2);
     dn_links_forget(m, "CN=b,DC=x");
     assert_false(dn_links_get(m, "CN=b,DC=x", &mv, &flags));
     dn_links_forget(m, "CN=c,DC=x");
-    dn_links_note(m, "CN=c,DC=x", 3, 0);
+    dn_links_note(m, "CN=c,DC=x", 4, 3, 0);
     assert_false(dn_links_get(m, "CN=c,DC=x", &mv, &flags));
     /* growth, many blocks of copies, and one DN larger than a block's share */
     char dn[64];
     for (int i = 0; i < 100000; i++) {
         snprintf(dn, sizeof dn, "CN=User %d,OU=Users,DC=x", i);
-        dn_links_note(m, dn, i + 1, i & 1);
+        dn_links_note(m, dn, 100 + i, i + 1, i & 1);
     }
     size_t hl = 600000;
     char *huge = malloc(hl + 1);
     memset(huge, 'h', hl);
     huge[hl] = '\0';
-    dn_links_note(m, huge, 42, 0);
-    dn_links_note(m, "CN=after,DC=x", 43, 0);
+    dn_links_note(m, huge, 5, 42, 0);
+    dn_links_note(m, "CN=after,DC=x", 6, 43, 0);
     for (int i = 0; i < 100000; i += 997) {
         snprintf(dn, sizeof dn, "CN=User %d,OU=Users,DC=x", i);
         assert_true(dn_links_get(m, dn, &mv, &flags));
@@ -58,8 +58,53 @@ static void test_dn_links(void **state)
     assert_true(dn_links_get(m, "CN=after,DC=x", &mv, &flags));
     assert_int_equal(mv, 43);
     free(huge);
+    /* not seeded: a DN never noted is for the store to answer */
+    assert_false(dn_links_get(m, "CN=nobody,DC=x", &mv, &flags));
     dn_links_free(m);
     dn_links_free(NULL);
+}
+
+static void test_dn_links_seeded(void **state)
+{
+    (void)state;
+    dn_links *m = dn_links_new();
+    dn_links_seed(m, "CN=a", 10);
+    dn_links_seed(m, "CN=b", 11);
+    dn_links_seed(m, "CN=dup", 12);
+    dn_links_seed(m, "CN=dup", 13);
+    dn_links_seed(m, "CN=c", 14);
+    int64_t mv = -1;
+    int flags = -1;
+    /* before seeding is done nothing is known */
+    assert_false(dn_links_get(m, "CN=a", &mv, &flags));
+    int64_t *joined = malloc(2 * sizeof *joined);
+    joined[0] = 14;
+    joined[1] = 3;
+    dn_links_seeded(m, joined, 2);
+    /* not processed, not joined: not joined */
+    assert_true(dn_links_get(m, "CN=a", &mv, &flags));
+    assert_int_equal(mv, 0);
+    /* not processed but joined at the start, duplicates, unseen DNs of a seeded map */
+    assert_false(dn_links_get(m, "CN=c", &mv, &flags));
+    assert_false(dn_links_get(m, "CN=dup", &mv, &flags));
+    assert_true(dn_links_get(m, "CN=none", &mv, &flags));
+    assert_int_equal(mv, 0);
+    /* processed: the link written */
+    dn_links_note(m, "CN=a", 10, 77, 16);
+    assert_true(dn_links_get(m, "CN=a", &mv, &flags));
+    assert_int_equal(mv, 77);
+    assert_int_equal(flags, 16);
+    dn_links_note(m, "CN=c", 14, 78, 0);
+    assert_true(dn_links_get(m, "CN=c", &mv, &flags));
+    assert_int_equal(mv, 78);
+    dn_links_note(m, "CN=dup", 12, 79, 0);
+    assert_false(dn_links_get(m, "CN=dup", &mv, &flags));
+    /* another id noted under a seeded DN, and a deleted object */
+    dn_links_note(m, "CN=b", 99, 80, 0);
+    assert_false(dn_links_get(m, "CN=b", &mv, &flags));
+    dn_links_forget(m, "CN=a");
+    assert_false(dn_links_get(m, "CN=a", &mv, &flags));
+    dn_links_free(m);
 }
 
 static void test_join_filter(void **state)
@@ -97,6 +142,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dn_links),
+        cmocka_unit_test(test_dn_links_seeded),
         cmocka_unit_test(test_join_filter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

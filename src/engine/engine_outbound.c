@@ -12,7 +12,7 @@
 
 #define PROVISIONAL_PREFIX "provisional:"
 /* objects per transaction (as SYNC_COMMIT_EVERY in engine_sync.c): fewer, larger WAL commits */
-#define OUTBOUND_COMMIT_EVERY 10000
+#define OUTBOUND_COMMIT_EVERY 50000
 
 struct linked_ctx {
     cs_object **v;

@@ -1,7 +1,9 @@
 /* Sync engine benchmark: N synthetic AD-like objects written straight into the connector space of an
  * "ad" connector (default AD rules) with a "scim" target (default SCIM rules; no server needed: sync
  * only computes pending exports); times a full sync, then a delta sync after changing N/100 users,
- * and reports peak RSS.  usage: engine [N] [--keep]   (N default 100000; --keep leaves the database) */
+ * and reports peak RSS.  usage: engine [N] [--keep] [--resync]   (N default 100000; --keep leaves the
+ * database; --resync then deletes N/1000 users as an import would and times a second full sync, with
+ * every object already joined) */
 #include "engine/engine.h"
 #include "engine/engine_config.h"
 #include "engine/engine_server.h"
@@ -164,12 +166,13 @@ static void print_stats(const char *what, double secs, const engine_stats *s)
 int main(int argc, char **argv)
 {
     int64_t n = 100000;
-    bool keep = false;
+    bool keep = false, resync = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--keep") == 0) keep = true;
+        else if (strcmp(argv[i], "--resync") == 0) resync = true;
         else if (atoll(argv[i]) > 0) n = atoll(argv[i]);
         else {
-            fprintf(stderr, "usage: engine [N] [--keep]\n");
+            fprintf(stderr, "usage: engine [N] [--keep] [--resync]\n");
             return 2;
         }
     }
@@ -304,6 +307,29 @@ int main(int argc, char **argv)
     double t7 = now_s();
     if (rc && rc != ERR_PARTIAL) die("delta sync", &e);
     print_stats("delta sync", t7 - t6, &s);
+    if (resync) {
+        int64_t ndel = n / 1000 ? n / 1000 : 1;
+        if (ndel > nusers) ndel = nusers;
+        if (store_begin(st, &e)) die("begin", &e);
+        for (int64_t i = 0; i < ndel; i++) {
+            unsigned char g[16];
+            guid(user_k((i * (nusers / ndel) + 1) % nusers), g);
+            cs_object *o = NULL;
+            if (store_cs_get_by_anchor(st, ad, g, 16, &o, &e)) die("deleted user", &e);
+            o->flags |= CS_F_DELETED | CS_F_PENDING_IMPORT;
+            if (store_cs_save(st, o, &e)) die("staging a deletion", &e);
+            cs_object_free(o);
+        }
+        if (store_commit(st, &e)) die("commit", &e);
+        memset(&s, 0, sizeof s);
+        double t8 = now_s();
+        rc = engine_run(&en, "ad", PROFILE_FULL_SYNC, &s, &e);
+        double t9 = now_s();
+        if (rc && rc != ERR_PARTIAL) die("second full sync", &e);
+        print_stats("full resync", t9 - t8, &s);
+        printf("%-12s %lld users deleted first; %lld deprovisioned, %lld MV objects deleted\n", "",
+               (long long)ndel, s.deprovisions, s.mv_deletes);
+    }
     int64_t dbsize = 0;
     store_driver(st)->size_bytes(store_db(st), &dbsize, &e);
     printf("peak RSS %ld MiB (%ld MiB after loading); database %.0f MB\n", peak_rss_mib(), rss_before,

@@ -12,7 +12,7 @@
 
 #define PROVISIONAL_PREFIX "provisional:"
 /* objects per transaction (as SYNC_COMMIT_EVERY in engine_sync.c): fewer, larger WAL commits */
-#define OUTBOUND_COMMIT_EVERY 10000
+#define OUTBOUND_COMMIT_EVERY 50000
 
 struct linked_ctx {
     cs_object **v;
@@ -43,6 +43,9 @@ static void resolve_outbound_refs(sync_ctx *x, const store_connector *t, attr *a
 {
     size_t w = 0;
     bool by_anchor = strcmp(t->type, "scim") == 0;
+    bool none = false;   /* the target has no object a reference could point to (see sync_outbound_set) */
+    for (size_t i = 0; i < x->nconns; i++)
+        if (x->conns[i] == t) none = x->no_ref_target && x->no_ref_target[i];
     for (size_t i = 0; i < a->nvals; i++) {
         int64_t m = strtoll(a->vals[i].data, NULL, 10);
         err e2 = {0};
@@ -50,7 +53,7 @@ static void resolve_outbound_refs(sync_ctx *x, const store_connector *t, attr *a
         void *anchor = NULL;
         size_t vlen = 0, alen = 0;
         /* the first exported object of the target joined to m (neither provisional nor deleted) */
-        if (m > 0 && store_cs_joined_ref(x->en->st, m, t->id, by_anchor ? &anchor : NULL, &alen,
+        if (m > 0 && !none && store_cs_joined_ref(x->en->st, m, t->id, by_anchor ? &anchor : NULL, &alen,
                                          by_anchor ? NULL : &dn, &e2) == 0) {
             if (by_anchor && anchor) val = xstrndup(anchor, alen), vlen = strlen(val);
             else if (dn) val = dn, dn = NULL, vlen = strlen(val);
@@ -265,10 +268,36 @@ int sync_outbound_one(sync_ctx *x, int64_t m, err *e)
     return rc;
 }
 
+/* Large sets only: below this, scanning a target's objects could cost more than the lookups it saves. */
+#define REF_TARGET_CHECK_MIN 50000
+
+/* Marks the targets that have no object a reference can point to (joined, neither provisional nor
+   deleted), typically before the first export. None can appear during an outbound pass: it creates
+   provisional objects only, and changes no existing object's provisional or deleted flag or join
+   (other than to none), so every reference lookup into such a target would fail. */
+static int find_targets_without_refs(sync_ctx *x, size_t nids, err *e)
+{
+    int rc = 0;
+    if (nids < REF_TARGET_CHECK_MIN) return 0;
+    x->no_ref_target = xcalloc(x->nconns ? x->nconns : 1, sizeof(bool));
+    for (size_t i = 0; rc == 0 && i < x->nconns; i++) {
+        int64_t n = 0;
+        bool any = true;
+        rc = store_cs_count(x->en->st, x->conns[i]->id, STORE_CS_ALL, &n, e);
+        /* the scan below reads each of the target's objects once: worth it against about three
+           lookups per MV object when the target is not much larger than the set */
+        if (rc == 0 && (size_t)n <= 4 * nids) rc = store_cs_any_ref_target(x->en->st, x->conns[i]->id, &any, e);
+        x->no_ref_target[i] = !any;
+    }
+    return rc;
+}
+
 int sync_outbound_set(sync_ctx *x, idset *ids, err *e)
 {
     idset_sort_unique(ids);
-    int rc = 0;
+    bool *outer = x->no_ref_target;
+    x->no_ref_target = NULL;
+    int rc = find_targets_without_refs(x, ids->n, e);
     idset *prev = x->current;
     x->current = ids;   /* referrers found while evaluating are appended and evaluated too */
     for (size_t i = 0; rc == 0 && i < ids->n; i++) {
@@ -279,6 +308,8 @@ int sync_outbound_set(sync_ctx *x, idset *ids, err *e)
         }
     }
     x->current = prev;
+    free(x->no_ref_target);
+    x->no_ref_target = outer;
     return rc;
 }
 

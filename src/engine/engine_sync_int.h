@@ -23,6 +23,10 @@ typedef struct sync_ctx {
     idset retry;               /* MV ids with unresolved inbound references */
     idset *current;            /* the outbound set being evaluated now (appendable), or NULL */
     struct anchor_set *queued; /* MV ids already queued as referrers (each queued once per run) */
+    struct dn_links *links;    /* full sync: links of links_connector's objects already processed, or NULL */
+    int64_t links_connector;
+    struct join_filter *join_filter; /* join-index values this sync may find (see engine_join_filter.h) */
+    bool *no_ref_target;       /* outbound pass: per conns[i], no object a reference could point to */
 } sync_ctx;
 
 /* The reverse-reference index: every MV object's reference values (MV ids) are kept in the

@@ -152,6 +152,17 @@ int store_cs_set_link(store *s, int64_t id, int64_t mv_id, int flags, err *e);
    when not wanted; *dn NULL when the object has none) are new copies. ERR_NOTFOUND when none. */
 int store_cs_joined_ref(store *s, int64_t mv_id, int64_t connector_id, void **anchor, size_t *anchor_len,
                         char **dn, err *e);
+/* Whether connector_id has an object store_cs_joined_ref could return for some MV object (joined,
+   neither provisional nor deleted). When it has none, every object of the connector is read:
+   callers weigh that against the lookups the answer saves. */
+int store_cs_any_ref_target(store *s, int64_t connector_id, bool *out, err *e);
+/* Calls fn with the id and DN of every object of connector_id that has a DN, in no particular
+   order, reading the DN index only. fn must not use the store (PostgreSQL streams the rows). */
+int store_cs_each_dn(store *s, int64_t connector_id, int (*fn)(void *ctx, int64_t id, const char *dn, err *e),
+                     void *ctx, err *e);
+/* Ids of every joined connector-space object (mv_id set), of every connector, in no particular
+   order, reading the join index only. *ids is a new array the caller frees (NULL when *n is 0). */
+int store_cs_joined_ids(store *s, int64_t **ids, size_t *n, err *e);
 /* The join (mv_id, 0 when none) and flags of connector_id's object with that DN, without decoding
    its attributes. ERR_NOTFOUND when there is none. */
 int store_cs_link_by_dn(store *s, int64_t connector_id, const char *dn, int64_t *mv_id, int *flags, err *e);
@@ -179,6 +190,8 @@ int store_mv_index_set(store *s, int64_t mv_id, const char *attr_name, const att
 /* Join index: add the values of an MV object that has no index rows for attr_name yet (one just
    inserted: index rows cannot outlive their MV object, the foreign key cascades). */
 int store_mv_index_add(store *s, int64_t mv_id, const char *attr_name, const attr *values, err *e);
+/* Whether the join index holds any value of attr. */
+int store_mv_index_any(store *s, const char *attr_name, bool *out, err *e);
 /* Ids of MV objects whose indexed attr has value (case-insensitive); up to max ids. */
 int store_mv_index_find(store *s, const char *attr_name, const char *value, int64_t *ids, size_t max, size_t *n, err *e);
 /* Linear search over MV objects (no index): ids with attr = value case-insensitively. */

@@ -293,6 +293,53 @@ int store_cs_joined_ref(store *s, int64_t mv_id, int64_t connector_id, void **an
     return rc;
 }
 
+/* coalesce(): the scan stays on the connector's own rows (the partial mv_id index would visit the
+   joined objects of every connector) */
+static const char SQL_ANY_REF_TARGET[] =
+    "SELECT 1 FROM cs_objects WHERE connector_id = ? AND coalesce(mv_id, 0) <> 0 AND (flags & 6) = 0 LIMIT 1";
+
+int store_cs_any_ref_target(store *s, int64_t connector_id, bool *out, err *e)
+{
+    *out = false;
+    db_stmt *st;
+    int rc = store_stmt(s, SQL_ANY_REF_TARGET, &st, e);
+    if (rc) return rc;
+    SB_INT(s, st, 1, connector_id);
+    rc = s->drv->step(st, e);
+    *out = rc == DB_ROW;
+    store_stmt_done(s, st);
+    return rc < 0 ? rc : 0;
+}
+
+static const char SQL_EACH_DN[] = "SELECT id, dn FROM cs_objects WHERE connector_id = ? AND dn IS NOT NULL";
+
+int store_cs_each_dn(store *s, int64_t connector_id, int (*fn)(void *ctx, int64_t id, const char *dn, err *e),
+                     void *ctx, err *e)
+{
+    db_stmt *st;
+    int rc = store_stmt(s, SQL_EACH_DN, &st, e);
+    if (rc) return rc;
+    SB_INT(s, st, 1, connector_id);
+    while ((rc = s->drv->step(st, e)) == DB_ROW) {
+        const char *dn = SC_TEXT(s, st, 1);
+        if (dn && (rc = fn(ctx, SC_INT(s, st, 0), dn, e)) != 0) break;
+    }
+    store_stmt_done(s, st);
+    return rc == DB_DONE ? 0 : rc;
+}
+
+static const char SQL_JOINED_IDS[] = "SELECT id FROM cs_objects WHERE mv_id IS NOT NULL";
+
+int store_cs_joined_ids(store *s, int64_t **ids, size_t *n, err *e)
+{
+    *ids = NULL;
+    *n = 0;
+    db_stmt *st;
+    int rc = store_stmt(s, SQL_JOINED_IDS, &st, e);
+    if (rc) return rc;
+    return store_collect_ids(s, st, ids, n, e);
+}
+
 static const char SQL_LINK_BY_DN[] = "SELECT mv_id, flags FROM cs_objects WHERE connector_id = ? AND dn = ?";
 
 int store_cs_link_by_dn(store *s, int64_t connector_id, const char *dn, int64_t *mv_id, int *flags, err *e)

@@ -51,9 +51,11 @@ static const char SQL_DELETE[] = "DELETE FROM mv_objects WHERE id = ?";
 static const char SQL_IDX_DEL_ALL[] = "DELETE FROM mv_index WHERE mv_id = ?";
 /* "attr || ''" keeps SQLite's planner (no statistics) off the (attr, value, mv_id) key, which would
    scan every entry of the attribute; the mv_id index finds the object's few rows. */
-static const char SQL_IDX_DEL[] = "DELETE FROM mv_index WHERE mv_id = ? AND attr || '' = ?";
+static const char SQL_IDX_VALUES[] = "SELECT value FROM mv_index WHERE mv_id = ? AND attr || '' = ?";
+static const char SQL_IDX_DEL_ONE[] = "DELETE FROM mv_index WHERE attr = ? AND value = ? AND mv_id = ?";
 static const char SQL_IDX_ADD[] =
     "INSERT INTO mv_index(attr, value, mv_id) VALUES (?,?,?) ON CONFLICT (attr, value, mv_id) DO NOTHING";
+static const char SQL_IDX_ANY[] = "SELECT 1 FROM mv_index WHERE attr = ? LIMIT 1";
 static const char SQL_IDX_FIND[] = "SELECT mv_id FROM mv_index WHERE attr = ? AND value = ? ORDER BY mv_id";
 
 static int mv_get(store *s, int64_t id, bool with_lineage, mv_object **out, err *e)
@@ -153,6 +155,18 @@ static char *lower_dup(const char *p, size_t n)
     return v;
 }
 
+/* The indexed form of value i: hex for binary values, lower case otherwise. */
+static char *index_form(const attr *values, size_t i)
+{
+    return values->type == AT_BINARY ? hex_encode(values->vals[i].data, values->vals[i].len)
+                                     : lower_dup(values->vals[i].data, values->vals[i].len);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 int store_mv_index_add(store *s, int64_t mv_id, const char *attr_name, const attr *values, err *e)
 {
     db_stmt *st;
@@ -161,8 +175,7 @@ int store_mv_index_add(store *s, int64_t mv_id, const char *attr_name, const att
         rc = store_stmt(s, SQL_IDX_ADD, &st, e);
         if (rc) break;
         /* Binary values (objectGUID) are indexed as hex, the form join lookups use. */
-        char *v = values->type == AT_BINARY ? hex_encode(values->vals[i].data, values->vals[i].len)
-                                            : lower_dup(values->vals[i].data, values->vals[i].len);
+        char *v = index_form(values, i);
         SB_TEXT(s, st, 1, attr_name);
         SB_TEXT(s, st, 2, v);
         SB_INT(s, st, 3, mv_id);
@@ -172,15 +185,71 @@ int store_mv_index_add(store *s, int64_t mv_id, const char *attr_name, const att
     return rc;
 }
 
+/* Only the rows that change are written: the index's key is random (hex GUIDs, referenced ids), so
+   every row deleted and inserted again is a write to a random page; a forward-reference retry
+   typically adds values to an attribute and keeps the rest. */
 int store_mv_index_set(store *s, int64_t mv_id, const char *attr_name, const attr *values, err *e)
 {
     db_stmt *st;
-    int rc = store_stmt(s, SQL_IDX_DEL, &st, e);
+    size_t nnew = values ? values->nvals : 0, nold = 0, cap = 0;
+    char **now = nnew ? xcalloc(nnew, sizeof(char *)) : NULL, **was = NULL;
+    for (size_t i = 0; i < nnew; i++) now[i] = index_form(values, i);
+    int rc = store_stmt(s, SQL_IDX_VALUES, &st, e);
+    if (rc == 0) {
+        SB_INT(s, st, 1, mv_id);
+        SB_TEXT(s, st, 2, attr_name);
+        while ((rc = s->drv->step(st, e)) == DB_ROW) {
+            const char *v = SC_TEXT(s, st, 0);
+            if (!v) continue;
+            if (nold == cap) {
+                cap = cap ? cap * 2 : 8;
+                was = xrealloc(was, cap * sizeof(char *));
+            }
+            was[nold++] = xstrdup(v);
+        }
+        store_stmt_done(s, st);
+        if (rc == DB_DONE) rc = 0;
+    }
+    /* a merge of the two sorted lists: large groups have thousands of values */
+    if (nnew) qsort(now, nnew, sizeof(char *), cmp_str);
+    if (nold) qsort(was, nold, sizeof(char *), cmp_str);
+    size_t i = 0, j = 0;
+    while (rc == 0 && (i < nold || j < nnew)) {
+        int c = i == nold ? 1 : j == nnew ? -1 : strcmp(was[i], now[j]);
+        if (c == 0) {   /* kept (skipping repeats of the value on both sides) */
+            const char *v = was[i];
+            while (i < nold && strcmp(was[i], v) == 0) i++;
+            while (j < nnew && strcmp(now[j], v) == 0) j++;
+            continue;
+        }
+        const char *v = c < 0 ? was[i] : now[j];
+        rc = store_stmt(s, c < 0 ? SQL_IDX_DEL_ONE : SQL_IDX_ADD, &st, e);
+        if (rc) break;
+        SB_TEXT(s, st, 1, attr_name);
+        SB_TEXT(s, st, 2, v);
+        SB_INT(s, st, 3, mv_id);
+        rc = store_stmt_exec(s, st, e);
+        if (c < 0) while (i < nold && strcmp(was[i], v) == 0) i++;
+        else while (j < nnew && strcmp(now[j], v) == 0) j++;
+    }
+    for (size_t k = 0; k < nnew; k++) free(now[k]);
+    for (size_t k = 0; k < nold; k++) free(was[k]);
+    free(now);
+    free(was);
+    return rc;
+}
+
+int store_mv_index_any(store *s, const char *attr_name, bool *out, err *e)
+{
+    db_stmt *st;
+    *out = false;
+    int rc = store_stmt(s, SQL_IDX_ANY, &st, e);
     if (rc) return rc;
-    SB_INT(s, st, 1, mv_id);
-    SB_TEXT(s, st, 2, attr_name);
-    rc = store_stmt_exec(s, st, e);
-    return rc ? rc : store_mv_index_add(s, mv_id, attr_name, values, e);
+    SB_TEXT(s, st, 1, attr_name);
+    rc = s->drv->step(st, e);
+    *out = rc == DB_ROW;
+    store_stmt_done(s, st);
+    return rc < 0 ? rc : 0;
 }
 
 int store_mv_index_find(store *s, const char *attr_name, const char *value, int64_t *ids, size_t max, size_t *n, err *e)

@@ -537,6 +537,32 @@ static void test_metaverse(void **state)
     assert_int_equal(n, 0);
     assert_int_equal(store_mv_index_find(s, "mail", "Ada.Lovelace@example.test", ids, 4, &n, &e), 0);
     assert_int_equal(n, 1);
+    /* overlapping old and new values (repeated and differing only in case): kept, dropped, added */
+    attr *mv3 = attrs_put(a.attrs, "proxy", AT_STRING);
+    attr_add_str(mv3, "X@a");
+    attr_add_str(mv3, "y@a");
+    attr_add_str(mv3, "Y@A");
+    assert_int_equal(store_mv_index_set(s, a.id, "proxy", mv3, &e), 0);
+    attr *mv4 = attrs_put(b.attrs, "proxy", AT_STRING);
+    attr_add_str(mv4, "z@a");
+    attr_add_str(mv4, "x@A");
+    attr_add_str(mv4, "z@A");
+    assert_int_equal(store_mv_index_set(s, a.id, "proxy", mv4, &e), 0);
+    assert_int_equal(store_mv_index_find(s, "proxy", "x@a", ids, 4, &n, &e), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_mv_index_find(s, "proxy", "y@a", ids, 4, &n, &e), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(store_mv_index_find(s, "proxy", "Z@a", ids, 4, &n, &e), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(ids[0], a.id);
+    /* other attributes of the object are untouched; no values clears the attribute */
+    assert_int_equal(store_mv_index_find(s, "mail", "ada.lovelace@example.test", ids, 4, &n, &e), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_mv_index_set(s, a.id, "proxy", NULL, &e), 0);
+    assert_int_equal(store_mv_index_find(s, "proxy", "x@a", ids, 4, &n, &e), 0);
+    assert_int_equal(n, 0);
+    attrs_remove(a.attrs, "proxy");
+    attrs_remove(b.attrs, "proxy");
     /* update and linear search */
     assert_int_equal(store_mv_save(s, &a, &e), 0);
     assert_int_equal(store_mv_search(s, "MAIL", "ADA.LOVELACE@EXAMPLE.TEST", ids, 4, &n, &e), 0);

@@ -1,0 +1,149 @@
+/* The in-memory helpers of a sync: DN -> link (duplicates and deletions fall back to the store)
+ * and the join filter (covered attributes only, values compared case-insensitively). */
+#include "engine/engine_dn_links.h"
+#include "engine/engine_join_filter.h"
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+static void test_dn_links(void **state)
+{
+    (void)state;
+    dn_links *m = dn_links_new();
+    int64_t mv = 0;
+    int flags = 0;
+    assert_false(dn_links_get(m, "CN=a,DC=x", &mv, &flags));
+    dn_links_note(m, "CN=a,DC=x", 1, 7, 0);
+    assert_true(dn_links_get(m, "CN=a,DC=x", &mv, &flags));
+    assert_int_equal(mv, 7);
+    assert_int_equal(flags, 0);
+    /* DNs are compared exactly, as the store's lookup does */
+    assert_false(dn_links_get(m, "cn=a,dc=x", &mv, &flags));
+    /* a second object with the DN: the store decides from now on */
+    dn_links_note(m, "CN=a,DC=x", 2, 8, 0);
+    assert_false(dn_links_get(m, "CN=a,DC=x", &mv, &flags));
+    dn_links_note(m, "CN=a,DC=x", 1, 9, 0);
+    assert_false(dn_links_get(m, "CN=a,DC=x", &mv, &flags));
+    dn_links_note(m, "CN=b,DC=x", 3, 0, 2);
+    dn_links_forget(m, "CN=b,DC=x");
+    assert_false(dn_links_get(m, "CN=b,DC=x", &mv, &flags));
+    dn_links_forget(m, "CN=c,DC=x");
+    dn_links_note(m, "CN=c,DC=x", 4, 3, 0);
+    assert_false(dn_links_get(m, "CN=c,DC=x", &mv, &flags));
+    /* growth, many blocks of copies, and one DN larger than a block's share */
+    char dn[64];
+    for (int i = 0; i < 100000; i++) {
+        snprintf(dn, sizeof dn, "CN=User %d,OU=Users,DC=x", i);
+        dn_links_note(m, dn, 100 + i, i + 1, i & 1);
+    }
+    size_t hl = 600000;
+    char *huge = malloc(hl + 1);
+    memset(huge, 'h', hl);
+    huge[hl] = '\0';
+    dn_links_note(m, huge, 5, 42, 0);
+    dn_links_note(m, "CN=after,DC=x", 6, 43, 0);
+    for (int i = 0; i < 100000; i += 997) {
+        snprintf(dn, sizeof dn, "CN=User %d,OU=Users,DC=x", i);
+        assert_true(dn_links_get(m, dn, &mv, &flags));
+        assert_int_equal(mv, i + 1);
+        assert_int_equal(flags, i & 1);
+    }
+    assert_true(dn_links_get(m, huge, &mv, &flags));
+    assert_int_equal(mv, 42);
+    assert_true(dn_links_get(m, "CN=after,DC=x", &mv, &flags));
+    assert_int_equal(mv, 43);
+    free(huge);
+    /* not seeded: a DN never noted is for the store to answer */
+    assert_false(dn_links_get(m, "CN=nobody,DC=x", &mv, &flags));
+    dn_links_free(m);
+    dn_links_free(NULL);
+}
+
+static void test_dn_links_seeded(void **state)
+{
+    (void)state;
+    dn_links *m = dn_links_new();
+    dn_links_seed(m, "CN=a", 10);
+    dn_links_seed(m, "CN=b", 11);
+    dn_links_seed(m, "CN=dup", 12);
+    dn_links_seed(m, "CN=dup", 13);
+    dn_links_seed(m, "CN=c", 14);
+    int64_t mv = -1;
+    int flags = -1;
+    /* before seeding is done nothing is known */
+    assert_false(dn_links_get(m, "CN=a", &mv, &flags));
+    int64_t *joined = malloc(2 * sizeof *joined);
+    joined[0] = 14;
+    joined[1] = 3;
+    dn_links_seeded(m, joined, 2);
+    /* not processed, not joined: not joined */
+    assert_true(dn_links_get(m, "CN=a", &mv, &flags));
+    assert_int_equal(mv, 0);
+    /* not processed but joined at the start, duplicates, unseen DNs of a seeded map */
+    assert_false(dn_links_get(m, "CN=c", &mv, &flags));
+    assert_false(dn_links_get(m, "CN=dup", &mv, &flags));
+    assert_true(dn_links_get(m, "CN=none", &mv, &flags));
+    assert_int_equal(mv, 0);
+    /* processed: the link written */
+    dn_links_note(m, "CN=a", 10, 77, 16);
+    assert_true(dn_links_get(m, "CN=a", &mv, &flags));
+    assert_int_equal(mv, 77);
+    assert_int_equal(flags, 16);
+    dn_links_note(m, "CN=c", 14, 78, 0);
+    assert_true(dn_links_get(m, "CN=c", &mv, &flags));
+    assert_int_equal(mv, 78);
+    dn_links_note(m, "CN=dup", 12, 79, 0);
+    assert_false(dn_links_get(m, "CN=dup", &mv, &flags));
+    /* another id noted under a seeded DN, and a deleted object */
+    dn_links_note(m, "CN=b", 99, 80, 0);
+    assert_false(dn_links_get(m, "CN=b", &mv, &flags));
+    dn_links_forget(m, "CN=a");
+    assert_false(dn_links_get(m, "CN=a", &mv, &flags));
+    dn_links_free(m);
+}
+
+static void test_join_filter(void **state)
+{
+    (void)state;
+    join_filter *f = join_filter_new();
+    /* an attribute not covered: always "maybe" (ask the index) */
+    assert_true(join_filter_maybe(f, "sourceAnchor", "abc", 3));
+    join_filter_cover(f, "sourceAnchor");
+    join_filter_cover(f, "sourceAnchor");
+    assert_true(join_filter_covers(f, "sourceAnchor"));
+    /* attribute names are exact, as the index's are */
+    assert_false(join_filter_covers(f, "SourceAnchor"));
+    assert_false(join_filter_maybe(f, "sourceAnchor", "abc", 3));
+    join_filter_add(f, "sourceAnchor", "AbC", 3);
+    assert_true(join_filter_maybe(f, "sourceAnchor", "abc", 3));
+    assert_true(join_filter_maybe(f, "sourceAnchor", "ABC", 3));
+    assert_false(join_filter_maybe(f, "sourceAnchor", "abd", 3));
+    assert_true(join_filter_maybe(f, "SourceAnchor", "zzz", 3));
+    char v[32];
+    for (int i = 0; i < 50000; i++) {
+        int n = snprintf(v, sizeof v, "value-%d", i);
+        join_filter_add(f, "sourceAnchor", v, (size_t)n);
+    }
+    for (int i = 0; i < 50000; i += 101) {
+        int n = snprintf(v, sizeof v, "VALUE-%d", i);
+        assert_true(join_filter_maybe(f, "sourceAnchor", v, (size_t)n));
+    }
+    assert_true(join_filter_maybe(f, "sourceAnchor", "abc", 3));
+    join_filter_free(f);
+    join_filter_free(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dn_links),
+        cmocka_unit_test(test_dn_links_seeded),
+        cmocka_unit_test(test_join_filter),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

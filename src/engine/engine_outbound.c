@@ -235,6 +235,18 @@ out:
     return rc;
 }
 
+static bool has_outbound(sync_ctx *x, const store_connector *t)
+{
+    bool any_rule = false;
+    for (size_t r = 0; r < x->rules->n && !any_rule; r++) {
+        const rule *ru = x->rules->rules[r];
+        any_rule = ru->enabled && ru->direction == RULE_OUTBOUND &&
+                   (strcmp(ru->connector, "*") == 0 ? (strcmp(ru->connector_type, "*") == 0 ||
+                    strcasecmp(ru->connector_type, t->type) == 0) : strcmp(ru->connector, t->name) == 0);
+    }
+    return any_rule;
+}
+
 int sync_outbound_one(sync_ctx *x, int64_t m, err *e)
 {
     mv_object *mv = NULL;
@@ -245,14 +257,7 @@ int sync_outbound_one(sync_ctx *x, int64_t m, err *e)
     for (size_t i = 0; rc == 0 && i < x->nconns; i++) {
         const store_connector *t = x->conns[i];
         /* Only connectors with outbound rules (which may also have objects to deprovision). */
-        bool any_rule = false;
-        for (size_t r = 0; r < x->rules->n && !any_rule; r++) {
-            const rule *ru = x->rules->rules[r];
-            any_rule = ru->enabled && ru->direction == RULE_OUTBOUND &&
-                       (strcmp(ru->connector, "*") == 0 ? (strcmp(ru->connector_type, "*") == 0 ||
-                        strcasecmp(ru->connector_type, t->type) == 0) : strcmp(ru->connector, t->name) == 0);
-        }
-        if (!any_rule) continue;
+        if (!has_outbound(x, t)) continue;
         /* this target's objects only: the sources' (larger) objects are not decoded */
         rc = store_cs_load_joined(x->en->st, m, t->id, &l.v, &l.n, e);
         cs_object *existing = NULL;
@@ -283,6 +288,7 @@ static int find_targets_without_refs(sync_ctx *x, size_t nids, err *e)
     for (size_t i = 0; rc == 0 && i < x->nconns; i++) {
         int64_t n = 0;
         bool any = true;
+        if (!has_outbound(x, x->conns[i])) continue;   /* never a target: no reference lookups */
         rc = store_cs_count(x->en->st, x->conns[i]->id, STORE_CS_ALL, &n, e);
         /* the scan below reads each of the target's objects once: worth it against about three
            lookups per MV object when the target is not much larger than the set */

@@ -576,8 +576,8 @@ int engine_sync(engine *en, const store_connector *sc, bool full, int64_t run_id
     p.ids.cap = p.ids.n;
     progress_init(&pr, en->progress, sc->name, full ? "full sync" : "delta sync");
     pr.total = p.ids.n;
-    /* A full sync processes every object of the connector in id order (the lowest id first, as the
-       store's DN lookup finds duplicates), so the links it writes answer later references. */
+    /* A full sync processes every object of the connector and writes each one's link itself, so
+       references to them can be answered from memory (engine_dn_links.h says when). */
     if (full) rc = seed_links(&x, sc, e);
     if (rc == 0) rc = store_begin(en->st, e);
     for (size_t i = 0; rc == 0 && i < p.ids.n; i++) {

@@ -296,12 +296,7 @@ static int on_object(void *ctx, const conn_object *o, err *e)
     }
     if (c->pipe && o->change != CONN_CHANGE_DELETE && !o->attrs_are_delta) {
         buf_reset(&c->enc);
-        if (o->attrs) attrs_encode(o->attrs, &c->enc);
-        else {
-            attrs *none = attrs_new();
-            attrs_encode(none, &c->enc);
-            attrs_free(none);
-        }
+        attrs_encode(o->attrs, &c->enc);   /* NULL encodes as the empty set */
         import_rec h = {.kind = REC_OBJECT, .fresh = c->fresh, .anchor_len = o->anchor_len, .blob_len = c->enc.len};
         rc = rec_push(c, &h, o->dn, o->object_type, NULL, o->anchor, c->enc.data, e);
     } else {

@@ -5,17 +5,9 @@
 # hash sync, writeback) and what does not (sign-in method; staging is switched on).
 # env: IDSYNC_BIN. Needs sqlite3 and jq.
 set -euo pipefail
-BIN=${IDSYNC_BIN:?set IDSYNC_BIN to the idsync binary}
-command -v sqlite3 >/dev/null && command -v jq >/dev/null || { echo "sqlite3 and jq are required"; exit 1; }
-T=$(mktemp -d /tmp/idsync-life-ad.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-FAILS=0
-ok() { echo "ok   - $*"; }
-bad() { echo "FAIL - $*"; FAILS=$((FAILS + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-eq() { [ "$1" = "$2" ] || { echo "     expected [$2], got [$1]" >&2; return 1; }; }
-has() { grep -qF -- "$2" "$1" || { echo "     [$2] not in $1:" >&2; head -5 "$1" >&2; return 1; }; }
-run() { set +e; "$BIN" "$@" >"$T/out" 2>"$T/err"; RC=$?; set -e; }
+. "$(dirname "$0")/lib.sh"   # ok/bad/check/eq/has/run, $T removed on exit
+it_init lifecycle-adopt
+command -v sqlite3 >/dev/null || { echo "sqlite3 is required"; exit 1; }
 # copy of the original database with some SQL applied: fresh NAME [SQL]
 fresh() { cp "$H/idsync.db" "$T/$1.db"; [ -z "${2:-}" ] || sqlite3 "$T/$1.db" "$2"; }
 adopt() { local name=$1; shift; run --home "$T/h-$name" install --db "sqlite:$T/$name.db" --use-existing-database "$@"; }
@@ -96,5 +88,4 @@ run --home "$T/h-foreign" install --db "sqlite:$T/foreign.db" --use-existing-dat
 check "a database that is not idsync's is refused" test "$RC" -ne 0
 check "  ... saying so" has "$T/err" "not an idsync sync database"
 
-echo "lifecycle_adopt: $FAILS failure(s)"
-[ "$FAILS" = 0 ]
+it_finish

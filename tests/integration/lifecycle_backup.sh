@@ -4,18 +4,9 @@
 # truncated backup fails naming the table, the file is 0600, and db info recommends PostgreSQL for a large database.
 # env: IDSYNC_BIN (idsync binary). Needs sqlite3 and jq.
 set -euo pipefail
-BIN=${IDSYNC_BIN:?set IDSYNC_BIN to the idsync binary}
-command -v sqlite3 >/dev/null && command -v jq >/dev/null || { echo "sqlite3 and jq are required"; exit 1; }
-T=$(mktemp -d /tmp/idsync-life-bk.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-FAILS=0
-ok() { echo "ok   - $*"; }
-bad() { echo "FAIL - $*"; FAILS=$((FAILS + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-eq() { [ "$1" = "$2" ] || { echo "     expected [$2], got [$1]" >&2; return 1; }; }
-has() { grep -qF -- "$2" "$1" || { echo "     [$2] not in $1:" >&2; head -5 "$1" >&2; return 1; }; }
-# runs idsync, records its exit code in RC and output in $T/out, $T/err
-run() { set +e; "$BIN" "$@" >"$T/out" 2>"$T/err"; RC=$?; set -e; }
+. "$(dirname "$0")/lib.sh"   # ok/bad/check/eq/has/run, $T removed on exit
+it_init lifecycle-backup
+command -v sqlite3 >/dev/null || { echo "sqlite3 is required"; exit 1; }
 
 # Rows of every kind of value: random blobs, empty blob, NUL bytes, NULLs, non-ASCII and control characters.
 populate() {
@@ -134,5 +125,4 @@ mkdir -p "$T/bighome" && cp "$T/big.conf" "$T/bighome/idsync.conf" && cp "$H/ser
 run --home "$T/bighome" db info --json
 check "db info recommends db move for > 500,000 CS objects" has "$T/out" "idsync db move --to postgresql://"
 
-echo "lifecycle_backup: $FAILS failure(s)"
-[ "$FAILS" = 0 ]
+it_finish

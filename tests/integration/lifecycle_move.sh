@@ -5,27 +5,13 @@
 # dead server, or whose PostgreSQL server is killed mid-copy, leaves the server working on its old database.
 # env: IDSYNC_BIN, IDSYNC_SRC. PostgreSQL on 127.0.0.1 ports 25510-25512 (started and stopped here, by PID).
 set -euo pipefail
-BIN=${IDSYNC_BIN:?set IDSYNC_BIN to the idsync binary}
-SRC=${IDSYNC_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$(dirname "$0")/lib.sh"   # ok/bad/check/eq/has/run, $T removed and peers stopped on exit
+it_init lifecycle-move
+command -v sqlite3 >/dev/null || { echo "sqlite3 is required"; exit 1; }
 PORT=${LIFECYCLE_PG_PORT:-25510}
 DEAD_PORT=$((PORT + 1))
 KPORT=$((PORT + 2))
-command -v sqlite3 >/dev/null && command -v jq >/dev/null || { echo "sqlite3 and jq are required"; exit 1; }
-T=$(mktemp -d /tmp/idsync-life-mv.XXXXXX)
-chmod 755 "$T"
-cleanup() {
-  for d in "$T/pg" "$T/pgk"; do "$SRC/tests/peers/stop.sh" "$d" >/dev/null 2>&1 || true; done
-  [ -n "${MOVE_PID:-}" ] && kill "$MOVE_PID" 2>/dev/null || true
-  rm -rf "$T"
-}
-trap cleanup EXIT
-FAILS=0
-ok() { echo "ok   - $*"; }
-bad() { echo "FAIL - $*"; FAILS=$((FAILS + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-eq() { [ "$1" = "$2" ] || { echo "     expected [$2], got [$1]" >&2; return 1; }; }
-has() { grep -qF -- "$2" "$1" || { echo "     [$2] not in $1:" >&2; head -5 "$1" >&2; return 1; }; }
-run() { set +e; "$BIN" "$@" >"$T/out" 2>"$T/err"; RC=$?; set -e; }
+IT_PEERS+=("$T/pg" "$T/pgk")
 AS=(); [ "$(id -u)" = 0 ] && AS=(runuser -u postgres --)
 # superuser SQL over the cluster's socket: createdb DIR PORT NAME
 createdb() { "${AS[@]}" psql -h "$1/sock" -p "$2" -U postgres -d postgres -qc "CREATE DATABASE $3 OWNER test" >/dev/null; }
@@ -151,6 +137,7 @@ set +e
 "$BIN" --home "$HK" db move --to "postgresql://test@127.0.0.1:$KPORT/testdb" --db-password-file "$T/pgpw" \
   >"$T/kout" 2>"$T/kerr" &
 MOVE_PID=$!
+IT_PIDS+=("$MOVE_PID")
 set -e
 # wait until the copy has created the schema, let it insert for a moment, then stop the server
 for _ in $(seq 1 200); do
@@ -169,5 +156,4 @@ check "  ... the old SQLite file is untouched" eq "$(sqlite3 "$HK/idsync.db" .sh
 run --home "$HK" status --json
 check "  ... status works on the old database" eq "$(jq -r '.connectors[0].objects' "$T/out")" 300000
 
-echo "lifecycle_move: $FAILS failure(s)"
-[ "$FAILS" = 0 ]
+it_finish

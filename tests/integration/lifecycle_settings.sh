@@ -4,16 +4,10 @@
 # read-only verbs work without the server key.
 # env: IDSYNC_BIN. Needs sqlite3 and jq.
 set -euo pipefail
-BIN=${IDSYNC_BIN:?set IDSYNC_BIN to the idsync binary}
-command -v sqlite3 >/dev/null && command -v jq >/dev/null || { echo "sqlite3 and jq are required"; exit 1; }
-T=$(mktemp -d /tmp/idsync-life-set.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-FAILS=0
-ok() { echo "ok   - $*"; }
-bad() { echo "FAIL - $*"; FAILS=$((FAILS + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-eq() { [ "$1" = "$2" ] || { echo "     expected [$2], got [$1]" >&2; return 1; }; }
-has() { grep -qF -- "$2" "$1" || { echo "     [$2] not in $1:" >&2; head -5 "$1" >&2; return 1; }; }
+. "$(dirname "$0")/lib.sh"   # ok/bad/check/eq/has/run, $T removed on exit
+it_init lifecycle-settings
+command -v sqlite3 >/dev/null || { echo "sqlite3 is required"; exit 1; }
+# every command of this test runs on one home
 run() { set +e; "$BIN" --home "$H" "$@" >"$T/out" 2>"$T/err"; RC=$?; set -e; }
 meta() { sqlite3 "$H/idsync.db" "SELECT value FROM meta WHERE key = '$1'"; }
 st() { "$BIN" --home "$H" status --json | jq -r "$1"; }
@@ -87,5 +81,4 @@ check "staging on needs the server key" test "$RC" -ne 0
 check "  ... and changes nothing" eq "$(meta staging_mode)" 0
 mv "$H/server.key.away" "$H/server.key"
 
-echo "lifecycle_settings: $FAILS failure(s)"
-[ "$FAILS" = 0 ]
+it_finish

@@ -1,14 +1,16 @@
 /* Sync engine benchmark: N synthetic AD-like objects written straight into the connector space of an
  * "ad" connector (default AD rules) with a "scim" target (default SCIM rules; no server needed: sync
  * only computes pending exports); times a full sync, then a delta sync after changing N/100 users,
- * and reports peak RSS.  usage: engine [N] [--keep] [--resync]   (N default 100000; --keep leaves the
+ * and reports peak RSS.  usage: engine [N] [--keep] [--resync] [--full-only] [--phases]   (N default 100000; --keep leaves the
  * database; --resync then deletes N/1000 users as an import would and times a second full sync, with
- * every object already joined) */
+ * every object already joined; --full-only stops after the full sync, for profiling it;
+ * --phases prints the engine's phase timings: its debug log) */
 #include "engine/engine.h"
 #include "engine/engine_config.h"
 #include "engine/engine_server.h"
 #include "engine/engine_sync_int.h"
 #include "util/util_alloc.h"
+#include "util/util_log.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,13 +168,15 @@ static void print_stats(const char *what, double secs, const engine_stats *s)
 int main(int argc, char **argv)
 {
     int64_t n = 100000;
-    bool keep = false, resync = false;
+    bool keep = false, resync = false, full_only = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--keep") == 0) keep = true;
         else if (strcmp(argv[i], "--resync") == 0) resync = true;
+        else if (strcmp(argv[i], "--full-only") == 0) full_only = true;
+        else if (strcmp(argv[i], "--phases") == 0) log_set_level(LOG_DEBUG);
         else if (atoll(argv[i]) > 0) n = atoll(argv[i]);
         else {
-            fprintf(stderr, "usage: engine [N] [--keep] [--resync]\n");
+            fprintf(stderr, "usage: engine [N] [--keep] [--resync] [--full-only] [--phases]\n");
             return 2;
         }
     }
@@ -248,6 +252,7 @@ int main(int argc, char **argv)
     store_connector_free(sc);
     store_cs_count(st, scim_id, STORE_CS_EXPORT, &pending, &e);
     printf("%-12s %lld pending exports on scim\n", "", (long long)pending);
+    if (full_only) goto finish;
 
     /* ---- what an export of the adds leaves behind (no SCIM server): anchors assigned, values applied;
        then the engine resolves the references that waited for those anchors, as an export run does ---- */
@@ -330,6 +335,7 @@ int main(int argc, char **argv)
         printf("%-12s %lld users deleted first; %lld deprovisioned, %lld MV objects deleted\n", "",
                (long long)ndel, s.deprovisions, s.mv_deletes);
     }
+finish:;
     int64_t dbsize = 0;
     store_driver(st)->size_bytes(store_db(st), &dbsize, &e);
     printf("peak RSS %ld MiB (%ld MiB after loading); database %.0f MB\n", peak_rss_mib(), rss_before,

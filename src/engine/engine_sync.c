@@ -9,6 +9,7 @@
 #include "engine/engine_join_filter.h"
 #include "engine/engine_flow.h"
 #include "engine/engine_progress.h"
+#include "engine/engine_ref_waits.h"
 #include "engine/engine_sync_int.h"
 #include "util/util_alloc.h"
 #include "util/util_log.h"
@@ -102,6 +103,8 @@ int sync_queue_referrers(sync_ctx *x, int64_t m, idset *into, err *e)
         if (ids[i] == m || anchor_set_has(x->queued, &ids[i], sizeof ids[i])) continue;
         anchor_set_add(x->queued, &ids[i], sizeof ids[i]);
         idset_add(into, ids[i]);
+        /* recomputed in full: a referenced object went away, kept resolutions may name it */
+        if (into == &x->retry && x->waits) ref_waits_drop(x->waits, ids[i]);
     }
     free(ids);
     return rc;
@@ -129,6 +132,7 @@ static void ref_union_free(attr *u)
 void sync_ctx_clear(sync_ctx *x)
 {
     dn_links_free(x->links);
+    ref_waits_free(x->waits);
     join_filter_free(x->join_filter);
     anchor_set_free(x->queued);
     rule_set_free(x->rules);
@@ -195,40 +199,57 @@ static bool connector_has_inbound(sync_ctx *x, const store_connector *c)
 
 /* ---------- inbound ---------- */
 
+/* A contribution whose reference values did not all resolve: its source values (owned). */
+struct waiting {
+    size_t idx;                /* the contribution's index in res, until flow_resolve reorders them */
+    attr orig;
+    int64_t connector_id;
+};
+
 struct contrib_ctx {
     sync_ctx *x;
     flow_result res;
     int contributors;
     bool unresolved;
+    struct waiting *wait;      /* kept only when x->waits is set */
+    size_t nwait;
     int rc;
     err *e;
 };
 
-/* Converts reference values (DNs in the source connector) into MV ids; drops and reports
-   values whose object is not (yet) in the metaverse. */
-static void resolve_inbound_refs(sync_ctx *x, int64_t connector_id, attr *a, bool *unresolved)
+/* Converts reference values (DNs in the source connector) into MV ids and drops values whose
+   object is not (yet) in the metaverse. Returns whether some were dropped; then, if orig is not
+   NULL, *orig receives the source values (owned) for a later attempt. */
+static bool resolve_inbound_refs(sync_ctx *x, int64_t connector_id, attr *a, attr *orig)
 {
+    aval *got = xmalloc((a->nvals ? a->nvals : 1) * sizeof *got);
     size_t w = 0;
+    bool missing = false;
     for (size_t i = 0; i < a->nvals; i++) {
         err e2 = {0};
-        char idtxt[32] = "";
         int64_t ref_mv = 0;
         int ref_flags = 0;
         bool known = x->links && connector_id == x->links_connector &&
                      dn_links_get(x->links, a->vals[i].data, &ref_mv, &ref_flags);
         if ((known || store_cs_link_by_dn(x->en->st, connector_id, a->vals[i].data, &ref_mv, &ref_flags, &e2) == 0) &&
-            ref_mv && !(ref_flags & CS_F_DELETED))
-            snprintf(idtxt, sizeof idtxt, "%lld", (long long)ref_mv);
-        free(a->vals[i].data);
-        if (!idtxt[0]) {
-            *unresolved = true;
-            continue;
+            ref_mv && !(ref_flags & CS_F_DELETED)) {
+            char idtxt[32];
+            got[w].len = (size_t)snprintf(idtxt, sizeof idtxt, "%lld", (long long)ref_mv);
+            got[w++].data = xstrdup(idtxt);
+        } else {
+            missing = true;
         }
-        a->vals[w].len = strlen(idtxt);
-        a->vals[w].data = xstrdup(idtxt);
-        w++;
     }
+    if (missing && orig) {
+        *orig = *a;
+    } else {
+        for (size_t i = 0; i < a->nvals; i++) free(a->vals[i].data);
+        free(a->vals);
+    }
+    a->cap = a->nvals ? a->nvals : 1;
+    a->vals = got;
     a->nvals = w;
+    return missing;
 }
 
 static int contribute(void *ctx, cs_object *o, err *e)
@@ -257,38 +278,74 @@ static int contribute(void *ctx, cs_object *o, err *e)
         }
     }
     flow_source_clear(&fs);
-    for (size_t i = first; i < c->res.n; i++)
-        if (c->res.c[i].value.type == AT_REFERENCE && c->res.c[i].outcome == EXPR_VALUE)
-            resolve_inbound_refs(x, o->connector_id, &c->res.c[i].value, &c->unresolved);
+    for (size_t i = first; i < c->res.n; i++) {
+        flow_contrib *fc = &c->res.c[i];
+        if (fc->value.type != AT_REFERENCE || fc->outcome != EXPR_VALUE) continue;
+        attr orig = {0};
+        if (!resolve_inbound_refs(x, o->connector_id, &fc->value, x->waits ? &orig : NULL)) continue;
+        c->unresolved = true;
+        if (!x->waits) continue;
+        c->wait = xrealloc(c->wait, (c->nwait + 1) * sizeof *c->wait);
+        c->wait[c->nwait++] = (struct waiting){.idx = i, .orig = orig, .connector_id = o->connector_id};
+    }
     if (any) c->contributors++;
     return 0;
 }
 
-/* Recomputes mv (borrowed; id 0 = a new projection, inserted here unless nothing contributes)
-   from the connector-space objects linked to it. */
-static int recompute_from(sync_ctx *x, mv_object *mv, cs_object *const *linked, size_t nlinked, bool *changed,
-                          bool *unresolved, err *e)
+static void values_free(attr *a)
 {
-    struct contrib_ctx c = {.x = x, .e = e};
-    int rc = 0;
-    bool insert = mv->id == 0;
-    *changed = false;
-    for (size_t i = 0; rc == 0 && i < nlinked; i++) rc = contribute(&c, linked[i], e);
-    if (rc) goto done;
-    if (unresolved) *unresolved = c.unresolved;
-    if (c.contributors == 0) {
-        if (insert) goto done;
-        /* Object deletion rule: no connector contributes any more. Objects that point to it
-           (group members, managers) are recomputed after this pass, so no dead reference stays. */
-        rc = sync_queue_referrers(x, mv->id, &x->retry, e);
-        if (rc == 0) rc = store_mv_delete(x->en->st, mv->id, e);
-        x->st->mv_deletes++;
-        *changed = true;
-        goto done;
+    for (size_t k = 0; k < a->nvals; k++) free(a->vals[k].data);
+    free(a->vals);
+}
+
+/* A deep copy of a contribution's values (the name is the flow's target, not owned). */
+static attr values_copy(const attr *a)
+{
+    attr d = *a;
+    d.cap = a->nvals ? a->nvals : 1;
+    d.vals = xmalloc(d.cap * sizeof *d.vals);
+    for (size_t k = 0; k < a->nvals; k++) {
+        d.vals[k].len = a->vals[k].len;
+        d.vals[k].data = xmalloc(a->vals[k].len + 1);
+        memcpy(d.vals[k].data, a->vals[k].data, a->vals[k].len + 1);
     }
-    attrs *next = attrs_new(), *lineage = attrs_new();
-    flow_resolve(&c.res, mv->attrs, next, lineage, NULL);
-    x->st->flows += (long long)c.res.n;
+    return d;
+}
+
+/* What a later attempt needs (see engine_ref_waits.h): every contribution to an attribute that has
+   waiting reference values; takes the waiting source values over from c. Call before flow_resolve. */
+static ref_wait *keep_waiting(struct contrib_ctx *c)
+{
+    ref_wait *rw = xcalloc(1, sizeof *rw);
+    for (size_t i = 0; i < c->res.n; i++) {
+        const flow_contrib *fc = &c->res.c[i];
+        struct waiting *wt = NULL;
+        bool concerned = false;
+        for (size_t k = 0; k < c->nwait; k++) {
+            concerned |= strcasecmp(c->res.c[c->wait[k].idx].f->target, fc->f->target) == 0;
+            if (c->wait[k].idx == i) wt = &c->wait[k];
+        }
+        if (!concerned) continue;
+        rw->v = xrealloc(rw->v, (rw->n + 1) * sizeof *rw->v);
+        ref_wait_contrib *k = &rw->v[rw->n++];
+        k->c = *fc;
+        k->resolve = wt != NULL;
+        k->connector_id = wt ? wt->connector_id : 0;
+        if (wt) {
+            k->c.value = wt->orig;
+            memset(&wt->orig, 0, sizeof wt->orig);
+        } else {
+            k->c.value = values_copy(&fc->value);
+        }
+    }
+    return rw;
+}
+
+/* Stores mv's new state (next, lineage: taken over) when it differs; id 0 = insert. */
+static int save_mv(sync_ctx *x, mv_object *mv, attrs *next, attrs *lineage, bool insert, bool *changed, err *e)
+{
+    int rc = 0;
+    *changed = false;
     if (insert || !attrs_equal(next, mv->attrs) || !attrs_equal(lineage, mv->lineage)) {
         bool attrs_changed = !attrs_equal(next, mv->attrs);
         attrs *old = mv->attrs;
@@ -320,8 +377,78 @@ static int recompute_from(sync_ctx *x, mv_object *mv, cs_object *const *linked, 
     }
     attrs_free(next);
     attrs_free(lineage);
+    return rc;
+}
+
+/* Recomputes mv (borrowed; id 0 = a new projection, inserted here unless nothing contributes)
+   from the connector-space objects linked to it. */
+static int recompute_from(sync_ctx *x, mv_object *mv, cs_object *const *linked, size_t nlinked, bool *changed,
+                          bool *unresolved, err *e)
+{
+    struct contrib_ctx c = {.x = x, .e = e};
+    int rc = 0;
+    bool insert = mv->id == 0;
+    ref_wait *rw = NULL;
+    *changed = false;
+    for (size_t i = 0; rc == 0 && i < nlinked; i++) rc = contribute(&c, linked[i], e);
+    if (rc) goto done;
+    if (unresolved) *unresolved = c.unresolved;
+    if (c.contributors == 0) {
+        if (insert) goto done;
+        if (x->waits) ref_waits_drop(x->waits, mv->id);
+        /* Object deletion rule: no connector contributes any more. Objects that point to it
+           (group members, managers) are recomputed after this pass, so no dead reference stays. */
+        rc = sync_queue_referrers(x, mv->id, &x->retry, e);
+        if (rc == 0) rc = store_mv_delete(x->en->st, mv->id, e);
+        x->st->mv_deletes++;
+        *changed = true;
+        goto done;
+    }
+    if (c.nwait) rw = keep_waiting(&c);
+    attrs *next = attrs_new(), *lineage = attrs_new();
+    flow_resolve(&c.res, mv->attrs, next, lineage, NULL);
+    x->st->flows += (long long)c.res.n;
+    rc = save_mv(x, mv, next, lineage, insert, changed, e);
+    /* this recomputation decides what a later attempt starts from */
+    if (rc == 0 && x->waits && rw) ref_waits_put(x->waits, mv->id, rw), rw = NULL;
+    else if (rc == 0 && x->waits && !insert) ref_waits_drop(x->waits, mv->id);
 done:
+    ref_wait_free(rw);
+    for (size_t i = 0; i < c.nwait; i++) values_free(&c.wait[i].orig);
+    free(c.wait);
     flow_result_clear(&c.res);
+    return rc;
+}
+
+/* The attempt after the pass for an MV object whose references waited: only the attributes
+   concerned are resolved and decided again (rw: taken over). */
+static int retry_waiting(sync_ctx *x, int64_t m, ref_wait *rw, bool *changed, err *e)
+{
+    mv_object *mv = NULL;
+    flow_result res = {0};
+    *changed = false;
+    int rc = store_mv_get(x->en->st, m, &mv, e);
+    if (rc == ERR_NOTFOUND) rc = 0, err_clear(e);
+    if (rc || !mv) goto done;
+    res.n = res.cap = rw->n;
+    res.c = xmalloc((rw->n ? rw->n : 1) * sizeof *res.c);
+    for (size_t i = 0; i < rw->n; i++) {
+        res.c[i] = rw->v[i].c;
+        if (rw->v[i].resolve) resolve_inbound_refs(x, rw->v[i].connector_id, &res.c[i].value, NULL);
+    }
+    rw->n = 0;   /* the values now belong to res */
+    attrs *next = attrs_clone(mv->attrs), *lineage = attrs_clone(mv->lineage);
+    for (size_t i = 0; i < res.n; i++) {
+        attrs_remove(next, res.c[i].f->target);
+        attrs_remove(lineage, res.c[i].f->target);
+    }
+    flow_resolve(&res, mv->attrs, next, lineage, NULL);
+    x->st->flows += (long long)res.n;
+    rc = save_mv(x, mv, next, lineage, false, changed, e);
+done:
+    flow_result_clear(&res);
+    mv_object_free(mv);
+    ref_wait_free(rw);
     return rc;
 }
 
@@ -580,6 +707,7 @@ int engine_sync(engine *en, const store_connector *sc, bool full, int64_t run_id
     progress pr;
     int rc = sync_ctx_load(&x, e);
     if (rc) goto done;
+    x.waits = ref_waits_new();
     /* Ids first, objects one at a time after: the store is written while we go. */
     rc = store_cs_ids(en->st, sc->id, full ? STORE_CS_ALL : STORE_CS_PENDING, &p.ids.v, &p.ids.n, e);
     if (rc) goto done;
@@ -618,7 +746,9 @@ int engine_sync(engine *en, const store_connector *sc, bool full, int64_t run_id
     idset_sort_unique(&x.retry);
     for (size_t i = 0; rc == 0 && i < x.retry.n; i++) {
         bool changed = false;
-        rc = sync_recompute_mv(&x, x.retry.v[i], &changed, NULL, e);
+        ref_wait *rw = ref_waits_take(x.waits, x.retry.v[i]);
+        rc = rw ? retry_waiting(&x, x.retry.v[i], rw, &changed, e)
+                : sync_recompute_mv(&x, x.retry.v[i], &changed, NULL, e);
         if (changed) idset_add(&x.outbound, x.retry.v[i]);
     }
     double T2 = phase_now();

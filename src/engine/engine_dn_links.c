@@ -189,3 +189,15 @@ bool dn_links_get(const dn_links *m, const char *dn, int64_t *mv_id, int *flags)
     }
     return x->state == S_SEEDED && m->seeded && !was_joined(m, x->id);   /* not joined, not processed */
 }
+
+int64_t dn_links_pending_id(const dn_links *m, const char *dn)
+{
+    const slot *x = find(m, hash(dn), dn);
+    if (!x->dn || x->state != S_SEEDED || !m->seeded || was_joined(m, x->id)) return 0;
+    return x->id;
+}
+
+bool dn_links_was_joined(const dn_links *m, int64_t id)
+{
+    return was_joined(m, id);
+}

@@ -29,4 +29,9 @@ void dn_links_forget(dn_links *m, const char *dn);
 /* true with *mv_id and *flags set (0 for an object not joined or not found) when the answer is
    known; false: ask the store. */
 bool dn_links_get(const dn_links *m, const char *dn, int64_t *mv_id, int *flags);
+/* The id of the object with this DN when it is known, not processed yet and was not joined at the
+   start (so the sync will decide whether it projects), else 0. */
+int64_t dn_links_pending_id(const dn_links *m, const char *dn);
+/* Whether object id was joined when the sync started (after dn_links_seeded). */
+bool dn_links_was_joined(const dn_links *m, int64_t id);
 #endif

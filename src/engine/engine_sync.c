@@ -6,6 +6,7 @@
 #include "engine/engine_config.h"
 #include "engine/engine_anchor_set.h"
 #include "engine/engine_dn_links.h"
+#include "engine/engine_id_plan.h"
 #include "engine/engine_join_filter.h"
 #include "engine/engine_flow.h"
 #include "engine/engine_progress.h"
@@ -132,6 +133,7 @@ static void ref_union_free(attr *u)
 void sync_ctx_clear(sync_ctx *x)
 {
     dn_links_free(x->links);
+    id_plan_free(x->plan);
     ref_waits_free(x->waits);
     join_filter_free(x->join_filter);
     anchor_set_free(x->queued);
@@ -231,6 +233,10 @@ static bool resolve_inbound_refs(sync_ctx *x, int64_t connector_id, attr *a, att
         int ref_flags = 0;
         bool known = x->links && connector_id == x->links_connector &&
                      dn_links_get(x->links, a->vals[i].data, &ref_mv, &ref_flags);
+        if (known && !ref_mv && x->plan) {   /* an object later in the pass: the id it will project to */
+            int64_t later = dn_links_pending_id(x->links, a->vals[i].data);
+            if (later) ref_mv = id_plan_use(x->plan, later);
+        }
         if ((known || store_cs_link_by_dn(x->en->st, connector_id, a->vals[i].data, &ref_mv, &ref_flags, &e2) == 0) &&
             ref_mv && !(ref_flags & CS_F_DELETED)) {
             char idtxt[32];
@@ -341,8 +347,10 @@ static ref_wait *keep_waiting(struct contrib_ctx *c)
     return rw;
 }
 
-/* Stores mv's new state (next, lineage: taken over) when it differs; id 0 = insert. */
-static int save_mv(sync_ctx *x, mv_object *mv, attrs *next, attrs *lineage, bool insert, bool *changed, err *e)
+/* Stores mv's new state (next, lineage: taken over) when it differs; insert: a new object, with
+   id insert_as when not 0 (a planned id), else the store's next one. */
+static int save_mv(sync_ctx *x, mv_object *mv, attrs *next, attrs *lineage, bool insert, int64_t insert_as,
+                   bool *changed, err *e)
 {
     int rc = 0;
     *changed = false;
@@ -353,7 +361,12 @@ static int save_mv(sync_ctx *x, mv_object *mv, attrs *next, attrs *lineage, bool
         mv->attrs = next;
         mv->lineage = lineage;
         next = lineage = NULL;
-        rc = store_mv_save(x->en->st, mv, e);
+        if (insert && insert_as) {
+            mv->id = insert_as;
+            rc = store_mv_insert_as(x->en->st, mv, e);
+        } else {
+            rc = store_mv_save(x->en->st, mv, e);
+        }
         /* the join index changes only where an indexed attribute did */
         for (size_t i = 0; rc == 0 && i < x->nindexed; i++) {
             const attr *was = attrs_get(old, x->indexed[i]), *now = attrs_get(mv->attrs, x->indexed[i]);
@@ -380,10 +393,10 @@ static int save_mv(sync_ctx *x, mv_object *mv, attrs *next, attrs *lineage, bool
     return rc;
 }
 
-/* Recomputes mv (borrowed; id 0 = a new projection, inserted here unless nothing contributes)
-   from the connector-space objects linked to it. */
-static int recompute_from(sync_ctx *x, mv_object *mv, cs_object *const *linked, size_t nlinked, bool *changed,
-                          bool *unresolved, err *e)
+/* Recomputes mv (borrowed; id 0 = a new projection, inserted here unless nothing contributes,
+   with id insert_as when not 0) from the connector-space objects linked to it. */
+static int recompute_from(sync_ctx *x, mv_object *mv, int64_t insert_as, cs_object *const *linked, size_t nlinked,
+                          bool *changed, bool *unresolved, err *e)
 {
     struct contrib_ctx c = {.x = x, .e = e};
     int rc = 0;
@@ -408,7 +421,7 @@ static int recompute_from(sync_ctx *x, mv_object *mv, cs_object *const *linked, 
     attrs *next = attrs_new(), *lineage = attrs_new();
     flow_resolve(&c.res, mv->attrs, next, lineage, NULL);
     x->st->flows += (long long)c.res.n;
-    rc = save_mv(x, mv, next, lineage, insert, changed, e);
+    rc = save_mv(x, mv, next, lineage, insert, insert_as, changed, e);
     /* this recomputation decides what a later attempt starts from */
     if (rc == 0 && x->waits && rw) ref_waits_put(x->waits, mv->id, rw), rw = NULL;
     else if (rc == 0 && x->waits && !insert) ref_waits_drop(x->waits, mv->id);
@@ -444,7 +457,7 @@ static int retry_waiting(sync_ctx *x, int64_t m, ref_wait *rw, bool *changed, er
     }
     flow_resolve(&res, mv->attrs, next, lineage, NULL);
     x->st->flows += (long long)res.n;
-    rc = save_mv(x, mv, next, lineage, false, changed, e);
+    rc = save_mv(x, mv, next, lineage, false, 0, changed, e);
 done:
     flow_result_clear(&res);
     mv_object_free(mv);
@@ -464,7 +477,7 @@ int sync_recompute_mv(sync_ctx *x, int64_t m, bool *changed, bool *unresolved, e
     cs_object **linked = NULL;
     size_t nlinked = 0;
     rc = store_cs_load_joined(x->en->st, m, 0, &linked, &nlinked, e);
-    if (rc == 0) rc = recompute_from(x, mv, linked, nlinked, changed, unresolved, e);
+    if (rc == 0) rc = recompute_from(x, mv, 0, linked, nlinked, changed, unresolved, e);
     for (size_t i = 0; i < nlinked; i++) cs_object_free(linked[i]);
     free(linked);
     mv_object_free(mv);
@@ -636,7 +649,9 @@ int sync_inbound_one(sync_ctx *x, const store_connector *sc, cs_object *o, err *
             mv->lineage = attrs_new();
             bool changed = false, unresolved = false;
             cs_object *const one[1] = {o};
-            rc = recompute_from(x, mv, one, 1, &changed, &unresolved, e);
+            int64_t as = 0;
+            if (x->plan) as = id_plan_get(x->plan, o->id) ? id_plan_get(x->plan, o->id) : id_plan_extra(x->plan);
+            rc = recompute_from(x, mv, as, one, 1, &changed, &unresolved, e);
             m = mv->id;
             mv_object_free(mv);
             if (rc) return rc;
@@ -693,6 +708,29 @@ static int seed_links(sync_ctx *x, const store_connector *sc, err *e)
     return rc;
 }
 
+static bool joined_at_start(void *ctx, int64_t id)
+{
+    return dn_links_was_joined(ctx, id);
+}
+
+/* Plans the MV ids of the pass's projections (engine_id_plan.h), after seed_links. */
+static int plan_ids(sync_ctx *x, const idset *ids, err *e)
+{
+    int64_t base = 0;
+    int rc = store_mv_next_id(x->en->st, &base, e);
+    if (rc == 0) x->plan = id_plan_new(ids->v, ids->n, joined_at_start, x->links, base);
+    return rc;
+}
+
+/* After o was processed: if references were resolved to the id planned for it and o is not linked
+   to that id now, the objects holding them are decided again after the pass. */
+static int plan_check(sync_ctx *x, const cs_object *o, err *e)
+{
+    int64_t planned = x->plan ? id_plan_get(x->plan, o->id) : 0;
+    if (!planned || (o->mv_id == planned && !(o->flags & CS_F_DELETED)) || !id_plan_used(x->plan, o->id)) return 0;
+    return sync_queue_referrers(x, planned, &x->retry, e);
+}
+
 struct pass_ctx {
     sync_ctx *x;
     const store_connector *sc;
@@ -718,6 +756,7 @@ int engine_sync(engine *en, const store_connector *sc, bool full, int64_t run_id
        references to them can be answered from memory (engine_dn_links.h says when). */
     if (full) rc = seed_links(&x, sc, e);
     if (rc == 0) rc = store_begin(en->st, e);
+    if (rc == 0 && full) rc = plan_ids(&x, &p.ids, e);
     double T0 = phase_now();   /* phase timings: inbound, retries, outbound (debug log) */
     for (size_t i = 0; rc == 0 && i < p.ids.n; i++) {
         cs_object *o = NULL;
@@ -728,6 +767,7 @@ int engine_sync(engine *en, const store_connector *sc, bool full, int64_t run_id
             continue;
         }
         if (rc == 0) rc = sync_inbound_one(&x, sc, o, e);
+        if (rc == 0) rc = plan_check(&x, o, e);
         if (rc == 0 && x.links && o->dn) {
             if (o->flags & CS_F_DELETED) dn_links_forget(x.links, o->dn);   /* its row is gone */
             else dn_links_note(x.links, o->dn, o->id, o->mv_id, o->flags);
@@ -736,7 +776,8 @@ int engine_sync(engine *en, const store_connector *sc, bool full, int64_t run_id
         st->seen++;
         progress_tick(&pr, (size_t)st->seen);
         if (rc == 0 && (i + 1) % SYNC_COMMIT_EVERY == 0) {
-            rc = engine_commit(en, e);
+            if (x.plan) rc = store_mv_ids_chosen(en->st, e);
+            if (rc == 0) rc = engine_commit(en, e);
             if (rc == 0) rc = store_begin(en->st, e);
             if (rc == 0 && en->stop && *en->stop) rc = err_set(e, ERR_RETRY, "stopped by a signal; the sync resumes next time");
         }
@@ -765,6 +806,7 @@ int engine_sync(engine *en, const store_connector *sc, bool full, int64_t run_id
     }
     double T3 = phase_now();
     if (rc == 0) rc = sync_outbound_set(&x, &x.outbound, e);
+    if (rc == 0 && x.plan) rc = store_mv_ids_chosen(en->st, e);
     if (rc == 0) rc = store_commit(en->st, e);
     else store_rollback(en->st);
     log_debug("%s %s: inbound pass %.2f s, forward-reference retries %.2f s (%zu objects), outbound pass %.2f s",

@@ -25,6 +25,7 @@ typedef struct sync_ctx {
     struct anchor_set *queued; /* MV ids already queued as referrers (each queued once per run) */
     struct dn_links *links;    /* full sync: links of links_connector's objects already processed, or NULL */
     int64_t links_connector;
+    struct id_plan *plan;      /* full sync: planned MV ids of the pass's projections, or NULL */
     struct ref_waits *waits;   /* sync pass: waiting reference contributions per MV id, or NULL */
     struct join_filter *join_filter; /* join-index values this sync may find (see engine_join_filter.h) */
     bool *no_ref_target;       /* outbound pass: per conns[i], no object a reference could point to */

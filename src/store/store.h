@@ -182,6 +182,13 @@ int store_mv_get(store *s, int64_t id, mv_object **out, err *e);
 int store_mv_get_attrs(store *s, int64_t id, mv_object **out, err *e);
 int store_mv_save(store *s, mv_object *o, err *e);        /* insert when id == 0 */
 int store_mv_delete(store *s, int64_t id, err *e);
+/* Ids chosen by the caller (a sync planning its projections): *out = the id an insert by
+   store_mv_save would take now (largest id + 1); store_mv_insert_as inserts o with its id
+   (o->id > 0, not in use); store_mv_ids_chosen must follow a series of such inserts before the
+   transaction commits (PostgreSQL's identity counter is moved past them). */
+int store_mv_next_id(store *s, int64_t *out, err *e);
+int store_mv_insert_as(store *s, mv_object *o, err *e);
+int store_mv_ids_chosen(store *s, err *e);
 int store_mv_each(store *s, int (*fn)(void *ctx, mv_object *o, err *e), void *ctx, err *e);
 /* Every metaverse object id, ascending. *ids is a new array the caller frees (NULL when *n is 0). */
 int store_mv_ids(store *s, int64_t **ids, size_t *n, err *e);

@@ -253,6 +253,56 @@ static void test_forward_references(void **state)
     mv_object_free(a);
 }
 
+/* A full sync plans the MV id of each object later in the pass, so references to it resolve at
+   once; an object that then does not project (carol: out of scope) leaves its planned id unused,
+   and the objects whose references named it are decided again: no reference to a missing id stays. */
+static void test_forward_reference_to_object_not_projected(void **state)
+{
+    et_env *t = *state;
+    et_write(t, "hr.ldif",
+             "dn: cn=staff,ou=groups,dc=hr\nobjectClass: top\nobjectClass: groupOfNames\nentryUUID: g-staff\n"
+             "cn: staff\nmember: uid=carol,ou=people,dc=hr\nmember: uid=alice,ou=people,dc=hr\n\n"
+             "dn: uid=alice,ou=people,dc=hr\nobjectClass: top\nobjectClass: inetOrgPerson\nentryUUID: u-alice\n"
+             "uid: alice\ncn: Alice Archer\nemployeeNumber: 1001\nemployeeType: staff\n"
+             "manager: uid=carol,ou=people,dc=hr\n\n" HR_CAROL HR_BOB);
+    et_ok(t, "hr", PROFILE_FULL_IMPORT);
+    engine_stats st = et_ok(t, "hr", PROFILE_FULL_SYNC);
+    assert_int_equal(st.errors, 0);
+    assert_int_equal(st.projections, 3);   /* staff, alice, bob */
+    assert_int_equal(et_count_table(t, "mv_objects"), 3);
+    char alice_id[32];
+    snprintf(alice_id, sizeof alice_id, "%lld", (long long)et_mv_find(t, "accountName", "alice"));
+    mv_object *g = et_mv_of(t, "hr", "cn=staff,ou=groups,dc=hr");
+    assert_non_null(g);
+    assert_int_equal(et_nvals(g->attrs, "member"), 1);
+    assert_true(et_has(g->attrs, "member", alice_id));
+    mv_object_free(g);
+    mv_object *a = et_mv_of(t, "hr", "uid=alice,ou=people,dc=hr");
+    assert_int_equal(et_nvals(a->attrs, "manager"), 0);
+    mv_object_free(a);
+    /* the reverse-reference index: the group refers to alice, nobody to carol's planned id (the next
+       after alice's: ids are planned in pass order) */
+    int64_t ids[8];
+    size_t n = 0;
+    err e = {0};
+    assert_int_equal(store_mv_index_find(t->st, "~ref", alice_id, ids, 8, &n, &e), 0);
+    assert_int_equal(n, 1);
+    char carol_planned[32];
+    snprintf(carol_planned, sizeof carol_planned, "%lld", (long long)et_mv_find(t, "accountName", "alice") + 1);
+    assert_int_equal(store_mv_index_find(t->st, "~ref", carol_planned, ids, 8, &n, &e), 0);
+    assert_int_equal(n, 0);
+    /* bob, after carol's unused id, took the next id: ids stay unique (a later projection too) */
+    int64_t bob = et_mv_find(t, "accountName", "bob");
+    assert_true(bob > et_mv_find(t, "accountName", "alice"));
+    et_write(t, "hr.ldif", HR_GROUP HR_ALICE HR_BOB
+             "dn: uid=dave,ou=people,dc=hr\nobjectClass: top\nobjectClass: inetOrgPerson\nentryUUID: u-dave\n"
+             "uid: dave\ncn: Dave\nemployeeNumber: 1004\nemployeeType: staff\n\n");
+    et_ok(t, "hr", PROFILE_FULL_IMPORT);
+    st = et_ok(t, "hr", PROFILE_DELTA_SYNC);
+    assert_int_equal(st.errors, 0);
+    assert_true(et_mv_find(t, "accountName", "dave") > bob);
+}
+
 static void test_object_deletion_rule(void **state)
 {
     et_env *t = *state;
@@ -360,6 +410,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_precedence_and_lineage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_apply_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forward_references, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forward_reference_to_object_not_projected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_object_deletion_rule, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rule_change_flags_full_sync, setup, teardown),
     };

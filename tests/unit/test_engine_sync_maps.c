@@ -2,6 +2,8 @@
  * and the join filter (covered attributes only, values compared case-insensitively). */
 #include "engine/engine_dn_links.h"
 #include "engine/engine_join_filter.h"
+#include "engine/engine_id_plan.h"
+#include "engine/engine_ref_waits.h"
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -107,6 +109,78 @@ static void test_dn_links_seeded(void **state)
     dn_links_free(m);
 }
 
+static ref_wait *one_wait(const char *value)
+{
+    ref_wait *rw = calloc(1, sizeof *rw);
+    rw->n = 1;
+    rw->v = calloc(1, sizeof *rw->v);
+    rw->v[0].resolve = true;
+    rw->v[0].c.value.type = AT_REFERENCE;
+    rw->v[0].c.value.nvals = rw->v[0].c.value.cap = 1;
+    rw->v[0].c.value.vals = calloc(1, sizeof(aval));
+    rw->v[0].c.value.vals[0].data = strdup(value);
+    rw->v[0].c.value.vals[0].len = strlen(value);
+    return rw;
+}
+
+/* Many keys through growth, replacement, and removal from the middle of probe runs: every key
+   still finds its own value (the backward shift keeps runs intact). */
+static void test_ref_waits(void **state)
+{
+    (void)state;
+    ref_waits *w = ref_waits_new();
+    char v[32];
+    for (int64_t k = 1; k <= 5000; k++) {
+        snprintf(v, sizeof v, "v%lld", (long long)k);
+        ref_waits_put(w, k * 7, one_wait(v));
+    }
+    ref_waits_put(w, 7, one_wait("replaced"));
+    for (int64_t k = 2; k <= 5000; k += 3) ref_waits_drop(w, k * 7);
+    assert_null(ref_waits_take(w, 3));   /* never kept */
+    for (int64_t k = 1; k <= 5000; k++) {
+        ref_wait *rw = ref_waits_take(w, k * 7);
+        if (k % 3 == 2) {
+            assert_null(rw);
+            continue;
+        }
+        assert_non_null(rw);
+        snprintf(v, sizeof v, "v%lld", (long long)k);
+        assert_string_equal(rw->v[0].c.value.vals[0].data, k == 1 ? "replaced" : v);
+        ref_wait_free(rw);
+        assert_null(ref_waits_take(w, k * 7));   /* taken means forgotten */
+    }
+    ref_waits_put(w, 11, one_wait("left"));     /* freed with the map */
+    ref_waits_free(w);
+}
+
+static bool odd_joined(void *ctx, int64_t id)
+{
+    (void)ctx;
+    return id % 2 == 1;
+}
+
+/* Objects not joined at the start get consecutive ids in pass order; extras come after. */
+static void test_id_plan(void **state)
+{
+    (void)state;
+    int64_t ids[] = {2, 3, 4, 6, 7, 10};
+    id_plan *p = id_plan_new(ids, 6, odd_joined, NULL, 100);
+    assert_int_equal(id_plan_get(p, 2), 100);
+    assert_int_equal(id_plan_get(p, 3), 0);     /* joined at the start */
+    assert_int_equal(id_plan_get(p, 4), 101);
+    assert_int_equal(id_plan_get(p, 6), 102);
+    assert_int_equal(id_plan_get(p, 10), 103);
+    assert_int_equal(id_plan_get(p, 5), 0);     /* not in the pass */
+    assert_false(id_plan_used(p, 6));
+    assert_int_equal(id_plan_use(p, 6), 102);
+    assert_true(id_plan_used(p, 6));
+    assert_int_equal(id_plan_use(p, 3), 0);
+    assert_false(id_plan_used(p, 3));
+    assert_int_equal(id_plan_extra(p), 104);
+    assert_int_equal(id_plan_extra(p), 105);
+    id_plan_free(p);
+}
+
 static void test_join_filter(void **state)
 {
     (void)state;
@@ -144,6 +218,8 @@ int main(void)
         cmocka_unit_test(test_dn_links),
         cmocka_unit_test(test_dn_links_seeded),
         cmocka_unit_test(test_join_filter),
+        cmocka_unit_test(test_ref_waits),
+        cmocka_unit_test(test_id_plan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

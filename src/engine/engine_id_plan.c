@@ -8,7 +8,8 @@ struct id_plan {
     size_t n;
     int64_t *planned;    /* per ids[i]: the planned MV id, 0 for none */
     unsigned char *used; /* per ids[i]: a reference was resolved to it */
-    int64_t next_extra;
+    int64_t base, end, next_extra;   /* planned ids: [base, end) */
+    unsigned char *mark; /* per planned MV id - base */
 };
 
 id_plan *id_plan_new(const int64_t *ids, size_t n, bool (*joined)(void *ctx, int64_t id), void *ctx, int64_t base)
@@ -21,7 +22,10 @@ id_plan *id_plan_new(const int64_t *ids, size_t n, bool (*joined)(void *ctx, int
     int64_t next = base;
     for (size_t i = 0; i < n; i++)
         if (!joined(ctx, ids[i])) p->planned[i] = next++;
+    p->base = base;
+    p->end = next;
     p->next_extra = next;
+    p->mark = xcalloc((size_t)(next - base) + 1, 1);
     return p;
 }
 
@@ -30,6 +34,7 @@ void id_plan_free(id_plan *p)
     if (!p) return;
     free(p->planned);
     free(p->used);
+    free(p->mark);
     free(p);
 }
 
@@ -67,4 +72,24 @@ bool id_plan_used(const id_plan *p, int64_t cs_id)
 int64_t id_plan_extra(id_plan *p)
 {
     return p->next_extra++;
+}
+
+static bool in_range(const id_plan *p, int64_t mv_id)
+{
+    return p && mv_id >= p->base && mv_id < p->end;
+}
+
+void id_plan_mark(id_plan *p, int64_t mv_id)
+{
+    if (in_range(p, mv_id)) p->mark[mv_id - p->base] = 1;
+}
+
+void id_plan_unmark(id_plan *p, int64_t mv_id)
+{
+    if (in_range(p, mv_id)) p->mark[mv_id - p->base] = 0;
+}
+
+bool id_plan_marked(const id_plan *p, int64_t mv_id)
+{
+    return in_range(p, mv_id) && p->mark[mv_id - p->base];
 }

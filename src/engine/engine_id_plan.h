@@ -34,4 +34,9 @@ int64_t id_plan_use(id_plan *p, int64_t cs_id);
 bool id_plan_used(const id_plan *p, int64_t cs_id);
 /* An MV id for a projection the plan did not foresee (after the planned range). */
 int64_t id_plan_extra(id_plan *p);
+/* A mark per planned MV id (outbound evaluated early): set, clear, test. Ids outside the planned
+   range are never marked. */
+void id_plan_mark(id_plan *p, int64_t mv_id);
+void id_plan_unmark(id_plan *p, int64_t mv_id);
+bool id_plan_marked(const id_plan *p, int64_t mv_id);
 #endif

@@ -247,13 +247,11 @@ static bool has_outbound(sync_ctx *x, const store_connector *t)
     return any_rule;
 }
 
-int sync_outbound_one(sync_ctx *x, int64_t m, err *e)
+/* Outbound evaluation of MV object m (mv: its current state, borrowed; NULL: it is gone). */
+static int outbound_mv(sync_ctx *x, int64_t m, const mv_object *mv, err *e)
 {
-    mv_object *mv = NULL;
     struct linked_ctx l = {0};
-    int rc = store_mv_get_attrs(x->en->st, m, &mv, e);   /* outbound reads no lineage */
-    if (rc == ERR_NOTFOUND) rc = 0, err_clear(e), mv = NULL;
-    if (rc) return rc;
+    int rc = 0;
     for (size_t i = 0; rc == 0 && i < x->nconns; i++) {
         const store_connector *t = x->conns[i];
         /* Only connectors with outbound rules (which may also have objects to deprovision). */
@@ -269,8 +267,22 @@ int sync_outbound_one(sync_ctx *x, int64_t m, err *e)
         l.v = NULL;
         l.n = 0;
     }
+    return rc;
+}
+
+int sync_outbound_one(sync_ctx *x, int64_t m, err *e)
+{
+    mv_object *mv = NULL;
+    int rc = store_mv_get_attrs(x->en->st, m, &mv, e);   /* outbound reads no lineage */
+    if (rc == ERR_NOTFOUND) rc = 0, err_clear(e), mv = NULL;
+    if (rc == 0) rc = outbound_mv(x, m, mv, e);
     mv_object_free(mv);
     return rc;
+}
+
+int sync_outbound_new(sync_ctx *x, const mv_object *mv, err *e)
+{
+    return outbound_mv(x, mv->id, mv, e);
 }
 
 /* Large sets only: below this, scanning a target's objects could cost more than the lookups it saves. */
@@ -280,10 +292,10 @@ int sync_outbound_one(sync_ctx *x, int64_t m, err *e)
    deleted), typically before the first export. None can appear during an outbound pass: it creates
    provisional objects only, and changes no existing object's provisional or deleted flag or join
    (other than to none), so every reference lookup into such a target would fail. */
-static int find_targets_without_refs(sync_ctx *x, size_t nids, err *e)
+static int find_targets_without_refs(sync_ctx *x, size_t nids, size_t min, err *e)
 {
     int rc = 0;
-    if (nids < REF_TARGET_CHECK_MIN) return 0;
+    if (nids < min) return 0;
     x->no_ref_target = xcalloc(x->nconns ? x->nconns : 1, sizeof(bool));
     for (size_t i = 0; rc == 0 && i < x->nconns; i++) {
         int64_t n = 0;
@@ -298,12 +310,27 @@ static int find_targets_without_refs(sync_ctx *x, size_t nids, err *e)
     return rc;
 }
 
+int sync_outbound_early(sync_ctx *x, size_t npass, bool *early, err *e)
+{
+    *early = false;
+    free(x->no_ref_target);
+    x->no_ref_target = NULL;
+    /* any size: a pass that can skip reading its objects back gains more than the scan costs */
+    int rc = find_targets_without_refs(x, npass, 0, e);
+    if (rc || !x->no_ref_target) return rc;
+    bool all = true;
+    for (size_t i = 0; i < x->nconns; i++)
+        if (has_outbound(x, x->conns[i]) && !x->no_ref_target[i]) all = false;
+    *early = all;
+    return 0;
+}
+
 int sync_outbound_set(sync_ctx *x, idset *ids, err *e)
 {
     idset_sort_unique(ids);
     bool *outer = x->no_ref_target;
     x->no_ref_target = NULL;
-    int rc = find_targets_without_refs(x, ids->n, e);
+    int rc = find_targets_without_refs(x, ids->n, REF_TARGET_CHECK_MIN, e);
     idset *prev = x->current;
     x->current = ids;   /* referrers found while evaluating are appended and evaluated too */
     for (size_t i = 0; rc == 0 && i < ids->n; i++) {

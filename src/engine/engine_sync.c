@@ -92,6 +92,14 @@ static void filter_note(sync_ctx *x, const char *a, const attr *now)
     }
 }
 
+/* Queues m for the outbound pass; an earlier outbound result of m (engine_sync_int.h,
+   sync_outbound_early) no longer counts. */
+static void outbound_add(sync_ctx *x, int64_t m)
+{
+    idset_add(&x->outbound, m);
+    if (x->plan) id_plan_unmark(x->plan, m);
+}
+
 int sync_queue_referrers(sync_ctx *x, int64_t m, idset *into, err *e)
 {
     char idtxt[32];
@@ -104,6 +112,7 @@ int sync_queue_referrers(sync_ctx *x, int64_t m, idset *into, err *e)
         if (ids[i] == m || anchor_set_has(x->queued, &ids[i], sizeof ids[i])) continue;
         anchor_set_add(x->queued, &ids[i], sizeof ids[i]);
         idset_add(into, ids[i]);
+        if (into == &x->outbound && x->plan) id_plan_unmark(x->plan, ids[i]);
         /* recomputed in full: a referenced object went away, kept resolutions may name it */
         if (into == &x->retry && x->waits) ref_waits_drop(x->waits, ids[i]);
     }
@@ -144,6 +153,7 @@ void sync_ctx_clear(sync_ctx *x)
     free(x->indexed);
     free(x->outbound.v);
     free(x->retry.v);
+    free(x->no_ref_target);
     memset(x, 0, sizeof *x);
 }
 
@@ -591,7 +601,7 @@ static int disconnect(sync_ctx *x, cs_object *o, err *e)
     x->st->disconnects++;
     bool changed = false;
     rc = sync_recompute_mv(x, m, &changed, NULL, e);
-    idset_add(&x->outbound, m);
+    outbound_add(x, m);
     return rc;
 }
 
@@ -606,7 +616,7 @@ int sync_inbound_one(sync_ctx *x, const store_connector *sc, cs_object *o, err *
         if (rc == 0 && m) {
             bool changed = false;
             rc = sync_recompute_mv(x, m, &changed, NULL, e);
-            idset_add(&x->outbound, m);
+            outbound_add(x, m);
             /* A target object deleted outside idsync is provisioned again with a new anchor:
                the objects that reference it must point to the new one. */
             if (rc == 0 && !connector_has_inbound(x, sc)) rc = sync_queue_referrers(x, m, &x->outbound, e);
@@ -627,7 +637,7 @@ int sync_inbound_one(sync_ctx *x, const store_connector *sc, cs_object *o, err *
     o->flags &= ~CS_F_PENDING_IMPORT;
     if (nin == 0) {
         if (o->mv_id && connector_has_inbound(x, sc)) return disconnect(x, o, e);
-        if (o->mv_id) idset_add(&x->outbound, o->mv_id);   /* target-side change: re-check desired state */
+        if (o->mv_id) outbound_add(x, o->mv_id);   /* target-side change: re-check desired state */
         return store_cs_set_link(s, o->id, o->mv_id, o->flags, e);
     }
     if (!o->mv_id) {
@@ -653,13 +663,18 @@ int sync_inbound_one(sync_ctx *x, const store_connector *sc, cs_object *o, err *
             if (x->plan) as = id_plan_get(x->plan, o->id) ? id_plan_get(x->plan, o->id) : id_plan_extra(x->plan);
             rc = recompute_from(x, mv, as, one, 1, &changed, &unresolved, e);
             m = mv->id;
+            if (rc == 0 && m && changed && x->early && !unresolved && id_plan_get(x->plan, o->id) == m) {
+                rc = sync_outbound_new(x, mv, e);   /* final already: no need to read it back after the pass */
+                id_plan_mark(x->plan, m);
+                changed = false;
+            }
             mv_object_free(mv);
             if (rc) return rc;
             if (m) {
                 x->st->projections++;
                 o->mv_id = m;
                 if (unresolved) idset_add(&x->retry, m);
-                if (changed) idset_add(&x->outbound, m);
+                if (changed) outbound_add(x, m);
             }
             return store_cs_set_link(s, o->id, o->mv_id, o->flags, e);
         }
@@ -672,7 +687,7 @@ int sync_inbound_one(sync_ctx *x, const store_connector *sc, cs_object *o, err *
     rc = sync_recompute_mv(x, o->mv_id, &changed, &unresolved, e);
     if (rc) return rc;
     if (unresolved) idset_add(&x->retry, o->mv_id);
-    if (changed) idset_add(&x->outbound, o->mv_id);
+    if (changed) outbound_add(x, o->mv_id);
     return 0;
 }
 
@@ -757,6 +772,7 @@ int engine_sync(engine *en, const store_connector *sc, bool full, int64_t run_id
     if (full) rc = seed_links(&x, sc, e);
     if (rc == 0) rc = store_begin(en->st, e);
     if (rc == 0 && full) rc = plan_ids(&x, &p.ids, e);
+    if (rc == 0 && full) rc = sync_outbound_early(&x, p.ids.n, &x.early, e);
     double T0 = phase_now();   /* phase timings: inbound, retries, outbound (debug log) */
     for (size_t i = 0; rc == 0 && i < p.ids.n; i++) {
         cs_object *o = NULL;
@@ -790,7 +806,7 @@ int engine_sync(engine *en, const store_connector *sc, bool full, int64_t run_id
         ref_wait *rw = ref_waits_take(x.waits, x.retry.v[i]);
         rc = rw ? retry_waiting(&x, x.retry.v[i], rw, &changed, e)
                 : sync_recompute_mv(&x, x.retry.v[i], &changed, NULL, e);
-        if (changed) idset_add(&x.outbound, x.retry.v[i]);
+        if (changed) outbound_add(&x, x.retry.v[i]);
     }
     double T2 = phase_now();
     /* the outbound pass may provision into this connector: its DNs are no longer all known here */
@@ -801,7 +817,8 @@ int engine_sync(engine *en, const store_connector *sc, bool full, int64_t run_id
         int64_t *all = NULL;
         size_t nall = 0;
         rc = store_mv_ids(en->st, &all, &nall, e);
-        for (size_t i = 0; rc == 0 && i < nall; i++) idset_add(&x.outbound, all[i]);
+        for (size_t i = 0; rc == 0 && i < nall; i++)
+            if (!x.plan || !id_plan_marked(x.plan, all[i])) idset_add(&x.outbound, all[i]);
         free(all);
     }
     double T3 = phase_now();

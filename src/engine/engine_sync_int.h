@@ -26,6 +26,7 @@ typedef struct sync_ctx {
     struct dn_links *links;    /* full sync: links of links_connector's objects already processed, or NULL */
     int64_t links_connector;
     struct id_plan *plan;      /* full sync: planned MV ids of the pass's projections, or NULL */
+    bool early;                /* outbound evaluated at projection (see sync_outbound_early) */
     struct ref_waits *waits;   /* sync pass: waiting reference contributions per MV id, or NULL */
     struct join_filter *join_filter; /* join-index values this sync may find (see engine_join_filter.h) */
     bool *no_ref_target;       /* outbound pass: per conns[i], no object a reference could point to */
@@ -47,6 +48,13 @@ int sync_recompute_mv(sync_ctx *x, int64_t m, bool *changed, bool *unresolved, e
 /* Outbound evaluation for every MV id in ids (sorted and de-duplicated here). */
 int sync_outbound_set(sync_ctx *x, idset *ids, err *e);
 int sync_outbound_one(sync_ctx *x, int64_t m, err *e);
+/* Outbound evaluation of an MV object this pass just projected (mv: borrowed, final state). */
+int sync_outbound_new(sync_ctx *x, const mv_object *mv, err *e);
+/* Before a full sync's pass of npass objects: *early = every target has no object a reference
+   could point to (sync_outbound_set explains why none can appear), so a new MV object's outbound
+   result cannot depend on anything the rest of the pass does, and the pass may evaluate it at
+   once (sync_outbound_new) instead of reading it back afterwards. Keeps x->no_ref_target. */
+int sync_outbound_early(sync_ctx *x, size_t npass, bool *early, err *e);
 
 #define CS_F_UNRESOLVED (1 << 4)   /* target object waits for a referenced object to be exported */
 #define EXPORT_CLEAR_ATTR "__clear" /* in export_attrs: names of attributes to remove in the target */

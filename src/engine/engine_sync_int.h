@@ -25,7 +25,7 @@ typedef struct sync_ctx {
     struct anchor_set *queued; /* MV ids already queued as referrers (each queued once per run) */
     struct dn_links *links;    /* full sync: links of links_connector's objects already processed, or NULL */
     int64_t links_connector;
-    struct join_filter *join_filter; /* join-index values this sync may find (see engine_join_filter.h) */
+    struct join_mem *join_mem; /* engine_sync only: join-index rows kept until the end (engine_join_mem.h), or NULL */
     bool *no_ref_target;       /* outbound pass: per conns[i], no object a reference could point to */
 } sync_ctx;
 

@@ -1,8 +1,9 @@
-/* In-memory join-index rows (see engine_join_mem.h). Layout, for a million objects with a few
- * rows each: values are interned once (attribute number + index form, in an arena) in an
- * open-addressing table; a row is (mv id, value) linked into its value's list and its object's
- * list; an object's list head is found through a second open-addressing table. Removed rows are
- * only marked dead: a sync replaces few rows, and lookups skip them. */
+/* In-memory join-index rows (see engine_join_mem.h). Layout, for a million objects with about
+ * five rows each (16 bytes a row, no per-row allocation): values are interned once (attribute
+ * number + index form, in an arena) and found through an open-addressing table; objects (MV ids)
+ * likewise; a row is (object, value) linked into its value's list and its object's list. Rows,
+ * values and objects live in fixed-size chunks, so growing never copies them nor holds two
+ * copies at once. Removed rows are only marked dead: a sync replaces few rows; lookups skip them. */
 #include "engine/engine_join_mem.h"
 #include "util/util_alloc.h"
 #include "util/util_uuid.h"
@@ -11,7 +12,9 @@
 #include <string.h>
 
 #define NIL UINT32_MAX
+#define DEAD 0x80000000u   /* in jm_row.value: the row was removed */
 #define ARENA_CHUNK (1u << 20)
+#define CHUNK_BITS 16      /* elements per chunk: 65,536 */
 #define FLUSH_BATCH 512
 
 typedef struct jm_value {
@@ -21,17 +24,43 @@ typedef struct jm_value {
 } jm_value;
 
 typedef struct jm_row {
-    int64_t mv_id;
-    uint32_t value;      /* index into values */
+    uint32_t obj;        /* index into objs */
+    uint32_t value;      /* index into values, | DEAD once removed */
     uint32_t next_value; /* next row of the same value */
-    uint32_t next_mv;    /* next row of the same MV object */
-    uint32_t dead;
+    uint32_t next_obj;   /* next row of the same object */
 } jm_row;
 
 typedef struct jm_obj {
-    int64_t mv_id;       /* 0 = empty slot (MV ids start at 1) */
-    uint32_t head;
+    int64_t mv_id;
+    uint32_t head;       /* first live row, NIL when none */
 } jm_obj;
+
+/* A growable array of fixed-size elements in chunks of 2^CHUNK_BITS. */
+typedef struct chunked {
+    char **c;
+    size_t nchunks, n;   /* n: elements in use */
+} chunked;
+
+static void *at(const chunked *a, size_t esz, uint32_t i)
+{
+    return a->c[i >> CHUNK_BITS] + (size_t)(i & ((1u << CHUNK_BITS) - 1)) * esz;
+}
+
+/* Index of a new element (uninitialised). */
+static uint32_t push(chunked *a, size_t esz)
+{
+    if (a->n == a->nchunks << CHUNK_BITS) {
+        a->c = xrealloc(a->c, (a->nchunks + 1) * sizeof(char *));
+        a->c[a->nchunks++] = xmalloc(esz << CHUNK_BITS);
+    }
+    return (uint32_t)a->n++;
+}
+
+static void chunked_free(chunked *a)
+{
+    for (size_t i = 0; i < a->nchunks; i++) free(a->c[i]);
+    free(a->c);
+}
 
 typedef struct arena_chunk {
     struct arena_chunk *next;
@@ -43,24 +72,29 @@ struct join_mem {
     char *attrs[255];
     size_t nattrs;
     arena_chunk *arena;
-    jm_value *values;
-    size_t nvalues, capvalues;
-    uint32_t *vslots;    /* value index + 1; 0 = empty */
-    size_t vcap;         /* power of two */
-    jm_row *rows;
-    size_t nrows, caprows, live;
-    jm_obj *objs;
-    size_t nobjs, ocap;  /* ocap: power of two */
+    chunked values, rows, objs;   /* jm_value, jm_row, jm_obj */
+    uint32_t *vslots, *oslots;    /* index + 1 into values / objs; 0 = empty */
+    size_t vcap, ocap;            /* powers of two */
+    size_t live;                  /* rows not dead */
     bool marked;
 };
+
+#define VAL(m, i) ((jm_value *)at(&(m)->values, sizeof(jm_value), (i)))
+#define ROW(m, i) ((jm_row *)at(&(m)->rows, sizeof(jm_row), (i)))
+#define OBJ(m, i) ((jm_obj *)at(&(m)->objs, sizeof(jm_obj), (i)))
+
+static void init(join_mem *m)
+{
+    m->vcap = 1024;
+    m->vslots = xcalloc(m->vcap, sizeof(uint32_t));
+    m->ocap = 1024;
+    m->oslots = xcalloc(m->ocap, sizeof(uint32_t));
+}
 
 join_mem *join_mem_new(void)
 {
     join_mem *m = xcalloc(1, sizeof *m);
-    m->vcap = 1024;
-    m->vslots = xcalloc(m->vcap, sizeof(uint32_t));
-    m->ocap = 1024;
-    m->objs = xcalloc(m->ocap, sizeof(jm_obj));
+    init(m);
     return m;
 }
 
@@ -71,10 +105,11 @@ static void release(join_mem *m)
         n = c->next;
         free(c);
     }
-    free(m->values);
+    chunked_free(&m->values);
+    chunked_free(&m->rows);
+    chunked_free(&m->objs);
     free(m->vslots);
-    free(m->rows);
-    free(m->objs);
+    free(m->oslots);
 }
 
 void join_mem_free(join_mem *m)
@@ -137,7 +172,7 @@ static uint32_t *value_slot(const join_mem *m, const char *key, uint32_t h)
 {
     size_t i = h & (m->vcap - 1);
     while (m->vslots[i]) {
-        const jm_value *v = &m->values[m->vslots[i] - 1];
+        const jm_value *v = VAL(m, m->vslots[i] - 1);
         if (v->hash == h && strcmp(v->key, key) == 0) break;
         i = (i + 1) & (m->vcap - 1);
     }
@@ -149,8 +184,8 @@ static void values_grow(join_mem *m)
     free(m->vslots);
     m->vcap *= 2;
     m->vslots = xcalloc(m->vcap, sizeof(uint32_t));
-    for (size_t k = 0; k < m->nvalues; k++) {
-        size_t i = m->values[k].hash & (m->vcap - 1);
+    for (size_t k = 0; k < m->values.n; k++) {
+        size_t i = VAL(m, (uint32_t)k)->hash & (m->vcap - 1);
         while (m->vslots[i]) i = (i + 1) & (m->vcap - 1);
         m->vslots[i] = (uint32_t)k + 1;
     }
@@ -161,20 +196,17 @@ static uint32_t value_of(join_mem *m, const char *key)
 {
     uint32_t h = key_hash(key), *s = value_slot(m, key, h);
     if (*s) return *s - 1;
-    if ((m->nvalues + 1) * 2 > m->vcap) {
+    if ((m->values.n + 1) * 2 > m->vcap) {
         values_grow(m);
         s = value_slot(m, key, h);
-    }
-    if (m->nvalues == m->capvalues) {
-        m->capvalues = m->capvalues ? m->capvalues * 2 : 1024;
-        m->values = xrealloc(m->values, m->capvalues * sizeof(jm_value));
     }
     size_t len = strlen(key) + 1;
     char *k = arena_alloc(m, len);
     memcpy(k, key, len);
-    m->values[m->nvalues] = (jm_value){.key = k, .hash = h, .head = NIL};
-    *s = (uint32_t)++m->nvalues;
-    return *s - 1;
+    uint32_t v = push(&m->values, sizeof(jm_value));
+    *VAL(m, v) = (jm_value){.key = k, .hash = h, .head = NIL};
+    *s = v + 1;
+    return v;
 }
 
 /* Lookup key: attribute number + 1, then value lower-cased as the store's lookup folds it.
@@ -207,44 +239,40 @@ static uint64_t id_hash(int64_t id)
     return h ^ (h >> 29);
 }
 
-static jm_obj *obj_slot(const join_mem *m, int64_t id)
+/* The slot holding id, or the empty slot where it would go. */
+static uint32_t *obj_slot(const join_mem *m, int64_t id)
 {
     size_t i = (size_t)id_hash(id) & (m->ocap - 1);
-    while (m->objs[i].mv_id && m->objs[i].mv_id != id) i = (i + 1) & (m->ocap - 1);
-    return &m->objs[i];
+    while (m->oslots[i] && OBJ(m, m->oslots[i] - 1)->mv_id != id) i = (i + 1) & (m->ocap - 1);
+    return &m->oslots[i];
 }
 
-static jm_obj *obj_get(join_mem *m, int64_t id)
+/* The object index of id (added on first use). */
+static uint32_t obj_of(join_mem *m, int64_t id)
 {
-    jm_obj *o = obj_slot(m, id);
-    if (o->mv_id) return o;
-    if ((m->nobjs + 1) * 2 > m->ocap) {
-        jm_obj *old = m->objs;
-        size_t oldcap = m->ocap;
+    uint32_t *s = obj_slot(m, id);
+    if (*s) return *s - 1;
+    if ((m->objs.n + 1) * 2 > m->ocap) {
+        free(m->oslots);
         m->ocap *= 2;
-        m->objs = xcalloc(m->ocap, sizeof(jm_obj));
-        for (size_t i = 0; i < oldcap; i++)
-            if (old[i].mv_id) *obj_slot(m, old[i].mv_id) = old[i];
-        free(old);
-        o = obj_slot(m, id);
+        m->oslots = xcalloc(m->ocap, sizeof(uint32_t));
+        for (size_t k = 0; k < m->objs.n; k++) *obj_slot(m, OBJ(m, (uint32_t)k)->mv_id) = (uint32_t)k + 1;
+        s = obj_slot(m, id);
     }
-    *o = (jm_obj){.mv_id = id, .head = NIL};
-    m->nobjs++;
+    uint32_t o = push(&m->objs, sizeof(jm_obj));
+    *OBJ(m, o) = (jm_obj){.mv_id = id, .head = NIL};
+    *s = o + 1;
     return o;
 }
 
 /* ---------- rows ---------- */
 
-static void row_add(join_mem *m, jm_obj *o, uint32_t value)
+static void row_add(join_mem *m, uint32_t o, uint32_t value)
 {
-    if (m->nrows == m->caprows) {
-        m->caprows = m->caprows ? m->caprows * 2 : 4096;
-        m->rows = xrealloc(m->rows, m->caprows * sizeof(jm_row));
-    }
-    uint32_t r = (uint32_t)m->nrows++;
-    m->rows[r] = (jm_row){.mv_id = o->mv_id, .value = value, .next_value = m->values[value].head, .next_mv = o->head};
-    m->values[value].head = r;
-    o->head = r;
+    uint32_t r = push(&m->rows, sizeof(jm_row));
+    *ROW(m, r) = (jm_row){.obj = o, .value = value, .next_value = VAL(m, value)->head, .next_obj = OBJ(m, o)->head};
+    VAL(m, value)->head = r;
+    OBJ(m, o)->head = r;
     m->live++;
 }
 
@@ -275,24 +303,24 @@ void join_mem_set(join_mem *m, int64_t mv_id, const char *name, const attr *valu
     for (size_t i = 0; i < n; i++) keys[i] = value_key(a, values, i);
     n = keys_unique(keys, n);
     bool *kept = n ? xcalloc(n, sizeof(bool)) : NULL;
-    jm_obj *o = obj_get(m, mv_id);
+    uint32_t o = obj_of(m, mv_id);
     /* the object's live rows of attr: kept when still a value, dead otherwise; dead rows leave the
        object's list (they stay in their value's list, skipped) */
-    uint32_t *link = &o->head;
+    uint32_t *link = &OBJ(m, o)->head;
     while (*link != NIL) {
-        jm_row *r = &m->rows[*link];
-        const char *key = m->values[r->value].key;
+        jm_row *r = ROW(m, *link);
+        const char *key = VAL(m, r->value)->key;
         if ((unsigned char)key[0] == (unsigned)(a + 1)) {
             char **hit = n ? bsearch(&key, keys, n, sizeof(char *), cmp_key) : NULL;
             if (!hit) {
-                r->dead = 1;
+                r->value |= DEAD;
                 m->live--;
-                *link = r->next_mv;
+                *link = r->next_obj;
                 continue;
             }
             kept[hit - keys] = true;
         }
-        link = &r->next_mv;
+        link = &r->next_obj;
     }
     for (size_t i = 0; i < n; i++)
         if (!kept[i]) row_add(m, o, value_of(m, keys[i]));
@@ -303,13 +331,14 @@ void join_mem_set(join_mem *m, int64_t mv_id, const char *name, const attr *valu
 
 void join_mem_drop(join_mem *m, int64_t mv_id)
 {
-    jm_obj *o = obj_slot(m, mv_id);
-    if (!o->mv_id) return;
-    for (uint32_t r = o->head; r != NIL; r = m->rows[r].next_mv) {
-        m->rows[r].dead = 1;
+    uint32_t *s = obj_slot(m, mv_id);
+    if (!*s) return;
+    jm_obj *o = OBJ(m, *s - 1);
+    for (uint32_t r = o->head; r != NIL; r = ROW(m, r)->next_obj) {
+        ROW(m, r)->value |= DEAD;
         m->live--;
     }
-    o->head = NIL;   /* the slot stays (open addressing): an id reused later starts empty */
+    o->head = NIL;   /* the object stays: an id reused later starts with no rows */
 }
 
 static int cmp_id(const void *a, const void *b)
@@ -322,13 +351,14 @@ static int cmp_id(const void *a, const void *b)
 static size_t value_ids(const join_mem *m, uint32_t v, int64_t **ids, size_t *cap)
 {
     size_t n = 0;
-    for (uint32_t r = m->values[v].head; r != NIL; r = m->rows[r].next_value) {
-        if (m->rows[r].dead) continue;
+    for (uint32_t r = VAL(m, v)->head; r != NIL; r = ROW(m, r)->next_value) {
+        const jm_row *row = ROW(m, r);
+        if (row->value & DEAD) continue;
         if (n == *cap) {
             *cap = *cap ? *cap * 2 : 64;
             *ids = xrealloc(*ids, *cap * sizeof(int64_t));
         }
-        (*ids)[n++] = m->rows[r].mv_id;
+        (*ids)[n++] = OBJ(m, row->obj)->mv_id;
     }
     if (n > 1) qsort(*ids, n, sizeof(int64_t), cmp_id);
     return n;
@@ -370,7 +400,7 @@ static const join_mem *sort_ctx;   /* qsort has no context argument; flushes are
 /* (attribute name, index form): the store's key order, byte for byte */
 static int cmp_value(const void *a, const void *b)
 {
-    const char *x = sort_ctx->values[*(const uint32_t *)a].key, *y = sort_ctx->values[*(const uint32_t *)b].key;
+    const char *x = VAL(sort_ctx, *(const uint32_t *)a)->key, *y = VAL(sort_ctx, *(const uint32_t *)b)->key;
     if (x[0] != y[0]) return strcmp(sort_ctx->attrs[(unsigned char)x[0] - 1], sort_ctx->attrs[(unsigned char)y[0] - 1]);
     return strcmp(x + 1, y + 1);
 }
@@ -386,16 +416,17 @@ static int emit(store *s, store_index_row *batch, size_t *nb, const char *name, 
 
 int join_mem_flush(join_mem *m, store *s, err *e)
 {
-    uint32_t *order = m->nvalues ? xmalloc(m->nvalues * sizeof(uint32_t)) : NULL;
-    for (size_t i = 0; i < m->nvalues; i++) order[i] = (uint32_t)i;
+    size_t nv = m->values.n;
+    uint32_t *order = nv ? xmalloc(nv * sizeof(uint32_t)) : NULL;
+    for (size_t i = 0; i < nv; i++) order[i] = (uint32_t)i;
     sort_ctx = m;
-    if (m->nvalues) qsort(order, m->nvalues, sizeof(uint32_t), cmp_value);
+    if (nv) qsort(order, nv, sizeof(uint32_t), cmp_value);
     store_index_row batch[FLUSH_BATCH];
     size_t nb = 0, cap = 0;
     int64_t *ids = NULL;
     int rc = 0;
-    for (size_t i = 0; rc == 0 && i < m->nvalues; i++) {
-        const char *key = m->values[order[i]].key;
+    for (size_t i = 0; rc == 0 && i < nv; i++) {
+        const char *key = VAL(m, order[i])->key;
         size_t k = value_ids(m, order[i], &ids, &cap);
         for (size_t j = 0; rc == 0 && j < k; j++)
             rc = emit(s, batch, &nb, m->attrs[(unsigned char)key[0] - 1], key + 1, ids[j], e);
@@ -407,10 +438,7 @@ int join_mem_flush(join_mem *m, store *s, err *e)
     if (rc == 0) {   /* empty and uncovered: the rows are in the store now */
         release(m);
         memset(m, 0, sizeof *m);
-        m->vcap = 1024;
-        m->vslots = xcalloc(m->vcap, sizeof(uint32_t));
-        m->ocap = 1024;
-        m->objs = xcalloc(m->ocap, sizeof(jm_obj));
+        init(m);
     }
     return rc;
 }

@@ -29,7 +29,8 @@ join_mem *join_mem_new(void);           /* caller frees with join_mem_free */
 void join_mem_free(join_mem *m);        /* accepts NULL */
 /* Whether attr (exact spelling) is kept here; false for NULL m. */
 bool join_mem_covers(const join_mem *m, const char *name);
-/* Keeps attr's rows here from now on (call before any row of attr is kept). At most 255 attributes. */
+/* Keeps attr's rows here from now on (call before any row of attr is kept). Beyond 255 attributes
+   the call is ignored: the attribute stays in the store, which is always correct. */
 void join_mem_cover(join_mem *m, const char *name);
 size_t join_mem_rows(const join_mem *m);   /* live rows */
 /* Replaces the rows of (mv_id, attr) with the index forms of values (NULL or no values: none),

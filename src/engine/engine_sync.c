@@ -7,7 +7,7 @@
 #include "engine/engine_anchor_set.h"
 #include "engine/engine_dn_links.h"
 #include "engine/engine_id_plan.h"
-#include "engine/engine_join_filter.h"
+#include "engine/engine_join_mem.h"
 #include "engine/engine_flow.h"
 #include "engine/engine_progress.h"
 #include "engine/engine_ref_waits.h"
@@ -70,26 +70,49 @@ int sync_ctx_load(sync_ctx *x, err *e)
                 }
             }
     }
-    /* attributes whose index is empty now (a first sync) hold only what this sync adds */
-    x->join_filter = join_filter_new();
-    for (size_t i = 0; rc == 0 && i < x->nindexed; i++) {
+    /* an interrupted sync may have left MV objects without their rows: rebuild them first */
+    if (rc == 0) rc = join_index_repair(x->en->st, x->indexed, x->nindexed, MV_REF_INDEX, e);
+    return rc;
+}
+
+/* Attributes whose index is empty now (a first sync) hold only what this sync adds: their rows
+   are kept in memory and written sorted at the end (sync_join_flush). */
+static int sync_join_defer(sync_ctx *x, err *e)
+{
+    int rc = 0;
+    x->join_mem = join_mem_new();
+    for (size_t i = 0; rc == 0 && i <= x->nindexed; i++) {
+        const char *a = i < x->nindexed ? x->indexed[i] : MV_REF_INDEX;
         bool any = true;
-        rc = store_mv_index_any(x->en->st, x->indexed[i], &any, e);
-        if (rc == 0 && !any) join_filter_cover(x->join_filter, x->indexed[i]);
+        rc = store_mv_index_any(x->en->st, a, &any, e);
+        if (rc == 0 && !any) join_mem_cover(x->join_mem, a);
     }
     return rc;
 }
 
-/* Records the values just written to the join index for attribute a (the index's form of each). */
-static void filter_note(sync_ctx *x, const char *a, const attr *now)
+/* Writes the kept join-index rows; readers use the store after. A bulk load needs a transaction of
+   its own: the work before it is committed first, as every SYNC_COMMIT_EVERY objects is. */
+static int sync_join_flush(sync_ctx *x, err *e)
 {
-    if (!now || !join_filter_covers(x->join_filter, a)) return;
-    for (size_t k = 0; k < now->nvals; k++) {
-        char *hex = now->type == AT_BINARY ? hex_encode(now->vals[k].data, now->vals[k].len) : NULL;
-        const char *v = hex ? hex : now->vals[k].data;
-        join_filter_add(x->join_filter, a, v, strlen(v));
-        free(hex);
-    }
+    store *s = x->en->st;
+    if (!join_mem_marked(x->join_mem)) return x->join_mem ? join_mem_flush(x->join_mem, s, e) : 0;
+    int rc = x->plan ? store_mv_ids_chosen(s, e) : 0;
+    if (rc == 0) rc = engine_commit(x->en, e);
+    if (rc == 0) rc = store_mv_index_bulk_begin(s, e);
+    if (rc == 0) rc = store_mv_index_bulk_end(s, join_mem_flush(x->join_mem, s, e), e);
+    if (rc == 0) rc = store_begin(s, e);
+    return rc;
+}
+
+/* Writes the join-index rows of attribute a for MV object id: kept in memory when a is deferred,
+   else added (a new object has no rows to replace) or replaced in the store. */
+static int index_write(sync_ctx *x, int64_t id, bool insert, const char *a, const attr *now, err *e)
+{
+    if (!join_mem_covers(x->join_mem, a))
+        return insert ? store_mv_index_add(x->en->st, id, a, now, e) : store_mv_index_set(x->en->st, id, a, now, e);
+    int rc = join_mem_mark(x->join_mem, x->en->st, e);
+    if (rc == 0) join_mem_set(x->join_mem, id, a, now);
+    return rc;
 }
 
 /* Queues m for the outbound pass; an earlier outbound result of m (engine_sync_int.h,
@@ -106,7 +129,9 @@ int sync_queue_referrers(sync_ctx *x, int64_t m, idset *into, err *e)
     snprintf(idtxt, sizeof idtxt, "%lld", (long long)m);
     size_t max = 65536, n = 0;
     int64_t *ids = xmalloc(max * sizeof(int64_t));
-    int rc = store_mv_index_find(x->en->st, MV_REF_INDEX, idtxt, ids, max, &n, e);
+    int rc = 0;
+    if (join_mem_covers(x->join_mem, MV_REF_INDEX)) join_mem_find(x->join_mem, MV_REF_INDEX, idtxt, ids, max, &n);
+    else rc = store_mv_index_find(x->en->st, MV_REF_INDEX, idtxt, ids, max, &n, e);
     if (!x->queued) x->queued = anchor_set_new();
     for (size_t i = 0; rc == 0 && i < n; i++) {
         if (ids[i] == m || anchor_set_has(x->queued, &ids[i], sizeof ids[i])) continue;
@@ -144,7 +169,7 @@ void sync_ctx_clear(sync_ctx *x)
     dn_links_free(x->links);
     id_plan_free(x->plan);
     ref_waits_free(x->waits);
-    join_filter_free(x->join_filter);
+    join_mem_free(x->join_mem);
     anchor_set_free(x->queued);
     rule_set_free(x->rules);
     for (size_t i = 0; i < x->nconns; i++) store_connector_free(x->conns[i]);
@@ -382,16 +407,11 @@ static int save_mv(sync_ctx *x, mv_object *mv, attrs *next, attrs *lineage, bool
             const attr *was = attrs_get(old, x->indexed[i]), *now = attrs_get(mv->attrs, x->indexed[i]);
             if ((!was || !was->nvals) && (!now || !now->nvals)) continue;
             if (was && now && attr_equal(was, now)) continue;
-            /* a new MV object has no index rows yet: add, nothing to replace */
-            rc = insert ? store_mv_index_add(x->en->st, mv->id, x->indexed[i], now, e)
-                        : store_mv_index_set(x->en->st, mv->id, x->indexed[i], now, e);
-            filter_note(x, x->indexed[i], now);
+            rc = index_write(x, mv->id, insert, x->indexed[i], now, e);
         }
         if (rc == 0) {
             attr *ru_old = ref_union(old), *ru_new = ref_union(mv->attrs);
-            if (!attr_equal(ru_old, ru_new))
-                rc = insert ? store_mv_index_add(x->en->st, mv->id, MV_REF_INDEX, ru_new, e)
-                            : store_mv_index_set(x->en->st, mv->id, MV_REF_INDEX, ru_new, e);
+            if (!attr_equal(ru_old, ru_new)) rc = index_write(x, mv->id, insert, MV_REF_INDEX, ru_new, e);
             ref_union_free(ru_old);
             ref_union_free(ru_new);
         }
@@ -423,6 +443,7 @@ static int recompute_from(sync_ctx *x, mv_object *mv, int64_t insert_as, cs_obje
            (group members, managers) are recomputed after this pass, so no dead reference stays. */
         rc = sync_queue_referrers(x, mv->id, &x->retry, e);
         if (rc == 0) rc = store_mv_delete(x->en->st, mv->id, e);
+        if (rc == 0 && x->join_mem) join_mem_drop(x->join_mem, mv->id);
         x->st->mv_deletes++;
         *changed = true;
         goto done;
@@ -541,8 +562,9 @@ static int try_join(sync_ctx *x, const store_connector *sc, cs_object *o, const 
                     char *b64 = NULL;
                     if (v->type == AT_BINARY) val = b64 = hex_encode(v->vals[vi].data, v->vals[vi].len);
                     int rc = 0;
-                    if (!x->join_filter ||
-                        join_filter_maybe(x->join_filter, jg->clauses[k].mv_attribute, val, strlen(val)))
+                    if (join_mem_covers(x->join_mem, jg->clauses[k].mv_attribute))
+                        join_mem_find(x->join_mem, jg->clauses[k].mv_attribute, val, tmp, MAX_JOIN_CANDIDATES, &nt);
+                    else
                         rc = store_mv_index_find(x->en->st, jg->clauses[k].mv_attribute, val, tmp,
                                                  MAX_JOIN_CANDIDATES, &nt, e);
                     free(b64);
@@ -759,6 +781,7 @@ int engine_sync(engine *en, const store_connector *sc, bool full, int64_t run_id
     struct pass_ctx p = {&x, sc, {0}};
     progress pr;
     int rc = sync_ctx_load(&x, e);
+    if (rc == 0) rc = sync_join_defer(&x, e);
     if (rc) goto done;
     x.waits = ref_waits_new();
     /* Ids first, objects one at a time after: the store is written while we go. */
@@ -809,6 +832,9 @@ int engine_sync(engine *en, const store_connector *sc, bool full, int64_t run_id
         if (changed) outbound_add(&x, x.retry.v[i]);
     }
     double T2 = phase_now();
+    size_t deferred = join_mem_rows(x.join_mem);
+    if (rc == 0) rc = sync_join_flush(&x, e);
+    double T2b = phase_now();
     /* the outbound pass may provision into this connector: its DNs are no longer all known here */
     dn_links_free(x.links);
     x.links = NULL;
@@ -826,8 +852,9 @@ int engine_sync(engine *en, const store_connector *sc, bool full, int64_t run_id
     if (rc == 0 && x.plan) rc = store_mv_ids_chosen(en->st, e);
     if (rc == 0) rc = store_commit(en->st, e);
     else store_rollback(en->st);
-    log_debug("%s %s: inbound pass %.2f s, forward-reference retries %.2f s (%zu objects), outbound pass %.2f s",
-              sc->name, full ? "full sync" : "delta sync", T1 - T0, T2 - T1, x.retry.n, phase_now() - T3);
+    log_debug("%s %s: inbound pass %.2f s, forward-reference retries %.2f s (%zu objects), join index write "
+              "%.2f s (%zu rows), outbound pass %.2f s", sc->name, full ? "full sync" : "delta sync", T1 - T0,
+              T2 - T1, x.retry.n, T2b - T2, deferred, phase_now() - T3);
     progress_done(&pr, (size_t)st->seen);
     if (rc == 0 && full) rc = store_connector_set_flags(en->st, sc->id, -1, 0, e);
 done:

@@ -28,7 +28,7 @@ typedef struct sync_ctx {
     struct id_plan *plan;      /* full sync: planned MV ids of the pass's projections, or NULL */
     bool early;                /* outbound evaluated at projection (see sync_outbound_early) */
     struct ref_waits *waits;   /* sync pass: waiting reference contributions per MV id, or NULL */
-    struct join_filter *join_filter; /* join-index values this sync may find (see engine_join_filter.h) */
+    struct join_mem *join_mem; /* engine_sync only: join-index rows kept until the end (engine_join_mem.h), or NULL */
     bool *no_ref_target;       /* outbound pass: per conns[i], no object a reference could point to */
 } sync_ctx;
 

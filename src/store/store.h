@@ -201,6 +201,24 @@ int store_mv_index_add(store *s, int64_t mv_id, const char *attr_name, const att
 int store_mv_index_any(store *s, const char *attr_name, bool *out, err *e);
 /* Ids of MV objects whose indexed attr has value (case-insensitive); up to max ids. */
 int store_mv_index_find(store *s, const char *attr_name, const char *value, int64_t *ids, size_t max, size_t *n, err *e);
+/* Join index, bulk: inserts rows (borrowed strings; value already in the index's form). Rows given
+   sorted by (attr, value, mv_id) across calls append to the index's B-tree instead of seeking a
+   random page each. Rows already present are skipped. */
+typedef struct store_index_row {
+    const char *attr, *value;
+    int64_t mv_id;
+} store_index_row;
+int store_mv_index_bulk(store *s, const store_index_row *rows, size_t n, err *e);
+/* Join index, bulk load: opens a transaction (none may be open) for store_mv_index_bulk. On SQLite,
+   foreign keys are not checked until store_mv_index_bulk_end: each check is a seek on a random
+   mv_objects page, most of a sorted bulk load's time. The caller guarantees that every row's MV
+   object exists. The index on mv_id is dropped and built again by store_mv_index_bulk_end. */
+int store_mv_index_bulk_begin(store *s, err *e);
+/* Commits (rc == 0) or rolls back the bulk-load transaction and checks foreign keys again.
+   Returns rc, or the commit's error. */
+int store_mv_index_bulk_end(store *s, int rc, err *e);
+/* Join index: removes every row of attr_name. */
+int store_mv_index_clear(store *s, const char *attr_name, err *e);
 /* Linear search over MV objects (no index): ids with attr = value case-insensitively. */
 int store_mv_search(store *s, const char *attr_name, const char *value, int64_t *ids, size_t max, size_t *n, err *e);
 

@@ -4,6 +4,7 @@
 #include "util/util_buf.h"
 #include "util/util_uuid.h"
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -269,6 +270,99 @@ int store_mv_index_find(store *s, const char *attr_name, const char *value, int6
     store_stmt_done(s, st);
     if (*n > max) *n = max;
     return rc < 0 ? rc : 0;
+}
+
+static const char SQL_IDX_CLEAR[] = "DELETE FROM mv_index WHERE attr = ?";
+
+/* rows per multi-row INSERT: one statement step per BULK_ROWS rows (192 parameters, under both
+   engines' limits) */
+#define BULK_ROWS 64
+
+/* "INSERT ... VALUES (?,?,?),... (BULK_ROWS times) ON CONFLICT ... DO NOTHING", built once: the
+   statement cache keys on this buffer's address. */
+static const char *bulk_sql(void)
+{
+    static char sql[64 + BULK_ROWS * 8 + 64];
+    if (sql[0]) return sql;
+    char *p = sql;
+    p += sprintf(p, "INSERT INTO mv_index(attr, value, mv_id) VALUES ");
+    for (int i = 0; i < BULK_ROWS; i++) p += sprintf(p, i ? ",(?,?,?)" : "(?,?,?)");
+    sprintf(p, " ON CONFLICT (attr, value, mv_id) DO NOTHING");
+    return sql;
+}
+
+int store_mv_index_bulk(store *s, const store_index_row *rows, size_t n, err *e)
+{
+    db_stmt *st;
+    int rc = 0;
+    size_t i = 0;
+    for (; rc == 0 && i + BULK_ROWS <= n; i += BULK_ROWS) {
+        rc = store_stmt(s, bulk_sql(), &st, e);
+        for (int k = 0; rc == 0 && k < BULK_ROWS; k++) {
+            SB_TEXT(s, st, 3 * k + 1, rows[i + k].attr);
+            SB_TEXT(s, st, 3 * k + 2, rows[i + k].value);
+            SB_INT(s, st, 3 * k + 3, rows[i + k].mv_id);
+        }
+        if (rc == 0) rc = store_stmt_exec(s, st, e);
+    }
+    for (; rc == 0 && i < n; i++) {
+        rc = store_stmt(s, SQL_IDX_ADD, &st, e);
+        if (rc) break;
+        SB_TEXT(s, st, 1, rows[i].attr);
+        SB_TEXT(s, st, 2, rows[i].value);
+        SB_INT(s, st, 3, rows[i].mv_id);
+        rc = store_stmt_exec(s, st, e);
+    }
+    return rc;
+}
+
+static bool is_sqlite(const store *s)
+{
+    return strcmp(s->drv->engine, "sqlite") == 0;
+}
+
+int store_mv_index_bulk_begin(store *s, err *e)
+{
+    if (store_in_tx(s)) return err_set(e, ERR_FAIL, "internal: a join-index bulk load needs its own transaction");
+    /* a no-op inside a transaction, hence before it */
+    int rc = is_sqlite(s) ? s->drv->exec(s->d, "PRAGMA foreign_keys=OFF", e) : 0;
+    bool began = false;
+    if (rc == 0) began = (rc = store_begin(s, e)) == 0;
+    /* the mv_id index is built again at the end (CREATE INDEX sorts): rows sorted by (attr, value)
+       would each go to a random place in it (300,000 objects: inserts 1.9 s less, the CREATE INDEX
+       1.2 s more) */
+    if (rc == 0) rc = s->drv->exec(s->d, "DROP INDEX mv_index_mv", e);
+    if (rc && began) store_rollback(s);
+    if (rc && is_sqlite(s)) {
+        err e2 = {0};
+        s->drv->exec(s->d, "PRAGMA foreign_keys=ON", &e2);
+    }
+    return rc;
+}
+
+int store_mv_index_bulk_end(store *s, int rc, err *e)
+{
+    if (rc == 0) rc = s->drv->exec(s->d, "CREATE INDEX mv_index_mv ON mv_index(mv_id)", e);
+    if (rc == 0) rc = store_commit(s, e);
+    else store_rollback(s);
+    if (is_sqlite(s)) {
+        err e2 = {0};
+        int frc = s->drv->exec(s->d, "PRAGMA foreign_keys=ON", &e2);
+        if (frc && rc == 0) {
+            *e = e2;
+            rc = frc;
+        }
+    }
+    return rc;
+}
+
+int store_mv_index_clear(store *s, const char *attr_name, err *e)
+{
+    db_stmt *st;
+    int rc = store_stmt(s, SQL_IDX_CLEAR, &st, e);
+    if (rc) return rc;
+    SB_TEXT(s, st, 1, attr_name);
+    return store_stmt_exec(s, st, e);
 }
 
 struct search_ctx {

@@ -1,8 +1,9 @@
 /* The in-memory helpers of a sync: DN -> link (duplicates and deletions fall back to the store)
- * and the join filter (covered attributes only, values compared case-insensitively). */
+ * and the kept join-index rows (covered attributes only, values compared case-insensitively).
+ * engine_join_mem's store side (flush, repair after a crash) is tested in test_engine_join_mem.c. */
 #include "engine/engine_dn_links.h"
-#include "engine/engine_join_filter.h"
 #include "engine/engine_id_plan.h"
+#include "engine/engine_join_mem.h"
 #include "engine/engine_ref_waits.h"
 #include <stdarg.h>
 #include <stddef.h>
@@ -181,35 +182,89 @@ static void test_id_plan(void **state)
     id_plan_free(p);
 }
 
-static void test_join_filter(void **state)
+/* one attribute "x" of type t with values v (held by the returned set, which the caller frees) */
+static attrs *vals(attr_type t, const char *const *v, size_t n)
+{
+    attrs *s = attrs_new();
+    attr *a = attrs_put(s, "x", t);
+    for (size_t i = 0; i < n; i++) attr_add(a, v[i], strlen(v[i]));
+    return s;
+}
+
+#define X(set) attrs_get((set), "x")
+
+static size_t find(join_mem *m, const char *a, const char *v, int64_t *ids)
+{
+    size_t n = 99;
+    join_mem_find(m, a, v, ids, 8, &n);
+    return n;
+}
+
+static void test_join_mem(void **state)
 {
     (void)state;
-    join_filter *f = join_filter_new();
-    /* an attribute not covered: always "maybe" (ask the index) */
-    assert_true(join_filter_maybe(f, "sourceAnchor", "abc", 3));
-    join_filter_cover(f, "sourceAnchor");
-    join_filter_cover(f, "sourceAnchor");
-    assert_true(join_filter_covers(f, "sourceAnchor"));
-    /* attribute names are exact, as the index's are */
-    assert_false(join_filter_covers(f, "SourceAnchor"));
-    assert_false(join_filter_maybe(f, "sourceAnchor", "abc", 3));
-    join_filter_add(f, "sourceAnchor", "AbC", 3);
-    assert_true(join_filter_maybe(f, "sourceAnchor", "abc", 3));
-    assert_true(join_filter_maybe(f, "sourceAnchor", "ABC", 3));
-    assert_false(join_filter_maybe(f, "sourceAnchor", "abd", 3));
-    assert_true(join_filter_maybe(f, "SourceAnchor", "zzz", 3));
+    join_mem *m = join_mem_new();
+    int64_t ids[8];
+    assert_false(join_mem_covers(m, "sourceAnchor"));
+    join_mem_cover(m, "sourceAnchor");
+    join_mem_cover(m, "sourceAnchor");
+    join_mem_cover(m, "~ref");
+    assert_true(join_mem_covers(m, "sourceAnchor"));
+    assert_false(join_mem_covers(m, "SourceAnchor"));   /* attribute names are exact, as the index's are */
+    assert_false(join_mem_covers(NULL, "sourceAnchor"));
+    /* values in the index's form: lower case, repeats once; lookups fold case */
+    attrs *a = vals(AT_STRING, (const char *const[]){"AbC", "abc", "Zed"}, 3);
+    join_mem_set(m, 7, "sourceAnchor", X(a));
+    join_mem_set(m, 3, "sourceAnchor", X(a));
+    assert_int_equal(join_mem_rows(m), 4);
+    assert_int_equal(find(m, "sourceAnchor", "ABC", ids), 2);
+    assert_int_equal(ids[0], 3);   /* ascending, as the store's ORDER BY mv_id */
+    assert_int_equal(ids[1], 7);
+    assert_int_equal(find(m, "sourceAnchor", "abd", ids), 0);
+    assert_int_equal(find(m, "~ref", "abc", ids), 0);   /* another attribute */
+    size_t n = 0;
+    join_mem_find(m, "sourceAnchor", "zed", ids, 1, &n);   /* at most max ids */
+    assert_int_equal(n, 1);
+    assert_int_equal(ids[0], 3);
+    /* replace: kept, removed and added values; the other object keeps its rows */
+    attrs *b = vals(AT_STRING, (const char *const[]){"zed", "new"}, 2);
+    join_mem_set(m, 7, "sourceAnchor", X(b));
+    assert_int_equal(join_mem_rows(m), 4);
+    assert_int_equal(find(m, "sourceAnchor", "abc", ids), 1);
+    assert_int_equal(ids[0], 3);
+    assert_int_equal(find(m, "sourceAnchor", "NEW", ids), 1);
+    assert_int_equal(find(m, "sourceAnchor", "zed", ids), 2);
+    /* binary values are kept as hex */
+    attrs *bin = vals(AT_BINARY, (const char *const[]){"\x01\xAB"}, 1);
+    join_mem_set(m, 9, "~ref", X(bin));
+    assert_int_equal(find(m, "~ref", "01AB", ids), 1);
+    /* an object deleted loses all its rows; its id, reused, starts empty */
+    join_mem_drop(m, 7);
+    join_mem_drop(m, 12345);
+    assert_int_equal(join_mem_rows(m), 3);
+    assert_int_equal(find(m, "sourceAnchor", "new", ids), 0);
+    assert_int_equal(find(m, "sourceAnchor", "zed", ids), 1);
+    join_mem_set(m, 7, "sourceAnchor", X(b));
+    assert_int_equal(find(m, "sourceAnchor", "zed", ids), 2);
+    /* no values: no rows */
+    join_mem_set(m, 3, "sourceAnchor", NULL);
+    assert_int_equal(find(m, "sourceAnchor", "abc", ids), 0);
+    /* growth */
     char v[32];
     for (int i = 0; i < 50000; i++) {
-        int n = snprintf(v, sizeof v, "value-%d", i);
-        join_filter_add(f, "sourceAnchor", v, (size_t)n);
+        snprintf(v, sizeof v, "%d", i % 20000);
+        attrs *r = vals(AT_STRING, (const char *const[]){v}, 1);
+        join_mem_set(m, 100 + i, "~ref", X(r));
+        attrs_free(r);
     }
-    for (int i = 0; i < 50000; i += 101) {
-        int n = snprintf(v, sizeof v, "VALUE-%d", i);
-        assert_true(join_filter_maybe(f, "sourceAnchor", v, (size_t)n));
-    }
-    assert_true(join_filter_maybe(f, "sourceAnchor", "abc", 3));
-    join_filter_free(f);
-    join_filter_free(NULL);
+    assert_int_equal(find(m, "~ref", "19999", ids), 2);
+    assert_int_equal(ids[0], 100 + 19999);
+    assert_int_equal(ids[1], 100 + 39999);
+    attrs_free(a);
+    attrs_free(b);
+    attrs_free(bin);
+    join_mem_free(m);
+    join_mem_free(NULL);
 }
 
 int main(void)
@@ -217,7 +272,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dn_links),
         cmocka_unit_test(test_dn_links_seeded),
-        cmocka_unit_test(test_join_filter),
+        cmocka_unit_test(test_join_mem),
         cmocka_unit_test(test_ref_waits),
         cmocka_unit_test(test_id_plan),
     };

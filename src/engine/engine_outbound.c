@@ -247,8 +247,9 @@ static bool has_outbound(sync_ctx *x, const store_connector *t)
     return any_rule;
 }
 
-/* Outbound evaluation of MV object m (mv: its current state, borrowed; NULL: it is gone). */
-static int outbound_mv(sync_ctx *x, int64_t m, const mv_object *mv, err *e)
+/* Outbound evaluation of MV object m (mv: its current state, borrowed; NULL: it is gone). brand_new:
+   m was just created with an id never used before, so no connector-space object is joined to it. */
+static int outbound_mv(sync_ctx *x, int64_t m, const mv_object *mv, bool brand_new, err *e)
 {
     struct linked_ctx l = {0};
     int rc = 0;
@@ -257,7 +258,7 @@ static int outbound_mv(sync_ctx *x, int64_t m, const mv_object *mv, err *e)
         /* Only connectors with outbound rules (which may also have objects to deprovision). */
         if (!has_outbound(x, t)) continue;
         /* this target's objects only: the sources' (larger) objects are not decoded */
-        rc = store_cs_load_joined(x->en->st, m, t->id, &l.v, &l.n, e);
+        if (!brand_new) rc = store_cs_load_joined(x->en->st, m, t->id, &l.v, &l.n, e);
         cs_object *existing = NULL;
         for (size_t k = 0; rc == 0 && k < l.n && !existing; k++)
             if (!(l.v[k]->flags & CS_F_DELETED)) existing = l.v[k];
@@ -275,14 +276,14 @@ int sync_outbound_one(sync_ctx *x, int64_t m, err *e)
     mv_object *mv = NULL;
     int rc = store_mv_get_attrs(x->en->st, m, &mv, e);   /* outbound reads no lineage */
     if (rc == ERR_NOTFOUND) rc = 0, err_clear(e), mv = NULL;
-    if (rc == 0) rc = outbound_mv(x, m, mv, e);
+    if (rc == 0) rc = outbound_mv(x, m, mv, false, e);
     mv_object_free(mv);
     return rc;
 }
 
 int sync_outbound_new(sync_ctx *x, const mv_object *mv, err *e)
 {
-    return outbound_mv(x, mv->id, mv, e);
+    return outbound_mv(x, mv->id, mv, true, e);
 }
 
 /* Large sets only: below this, scanning a target's objects could cost more than the lookups it saves. */

@@ -26,6 +26,8 @@
    next sync redoes. */
 #define SYNC_COMMIT_EVERY 50000
 #define MAX_JOIN_CANDIDATES 16
+/* objects per read of an asynchronous pass (pass_async) */
+#define PASS_BATCH 512
 
 /* ---------- context ---------- */
 
@@ -768,6 +770,70 @@ static int plan_check(sync_ctx *x, const cs_object *o, err *e)
     return sync_queue_referrers(x, planned, &x->retry, e);
 }
 
+/* One object of the pass (o: taken over), at position i of the pass. */
+static int pass_object(sync_ctx *x, const store_connector *sc, cs_object *o, size_t i, progress *pr, err *e)
+{
+    engine *en = x->en;
+    int rc = sync_inbound_one(x, sc, o, e);
+    if (rc == 0) rc = plan_check(x, o, e);
+    if (rc == 0 && x->links && o->dn) {
+        if (o->flags & CS_F_DELETED) dn_links_forget(x->links, o->dn);   /* its row is gone */
+        else dn_links_note(x->links, o->dn, o->id, o->mv_id, o->flags);
+    }
+    cs_object_free(o);
+    x->st->seen++;
+    progress_tick(pr, (size_t)x->st->seen);
+    if (rc == 0 && (i + 1) % SYNC_COMMIT_EVERY == 0) {
+        if (x->plan) rc = store_mv_ids_chosen(en->st, e);
+        if (rc == 0) rc = engine_commit(en, e);
+        if (rc == 0) rc = store_begin(en->st, e);
+        if (rc == 0 && en->stop && *en->stop) rc = err_set(e, ERR_RETRY, "stopped by a signal; the sync resumes next time");
+    }
+    return rc;
+}
+
+/* The pass of a first sync with asynchronous writes: the store's writer thread reads the next batch
+   of objects and executes the pass's writes (metaverse inserts, links, new target objects) while
+   this thread evaluates (store_async_begin in store.h). Objects of a full sync change only when the
+   pass reaches them, so reading a batch ahead reads what the pass would read. */
+static int pass_async(sync_ctx *x, const store_connector *sc, const idset *ids, progress *pr, err *e)
+{
+    store *s = x->en->st;
+    cs_object **cur = xcalloc(PASS_BATCH, sizeof *cur), **next = xcalloc(PASS_BATCH, sizeof *next);
+    uint64_t tcur = 0, tnext = 0;
+    size_t pos = 0, ncur = ids->n < PASS_BATCH ? ids->n : PASS_BATCH, nnext = 0;
+    int rc = ncur ? store_async_read(s, ids->v, ncur, cur, &tcur, e) : 0;
+    while (rc == 0 && ncur) {
+        size_t start = pos;
+        pos += ncur;
+        nnext = ids->n - pos < PASS_BATCH ? ids->n - pos : PASS_BATCH;
+        rc = store_async_read_wait(s, tcur, e);
+        if (rc == 0 && nnext) rc = store_async_read(s, ids->v + pos, nnext, next, &tnext, e);
+        for (size_t k = 0; rc == 0 && k < ncur; k++) {
+            cs_object *o = cur[k];
+            cur[k] = NULL;
+            if (o) rc = pass_object(x, sc, o, start + k, pr, e);
+        }
+        for (size_t k = 0; k < ncur; k++) {   /* left by an error */
+            cs_object_free(cur[k]);
+            cur[k] = NULL;
+        }
+        cs_object **t = cur;
+        cur = next;
+        next = t;
+        tcur = tnext;
+        ncur = rc == 0 ? nnext : 0;
+    }
+    store_sync(s, NULL);   /* a read may still be filling cur */
+    for (size_t k = 0; k < PASS_BATCH; k++) {
+        cs_object_free(cur[k]);
+        cs_object_free(next[k]);
+    }
+    free(cur);
+    free(next);
+    return rc;
+}
+
 struct pass_ctx {
     sync_ctx *x;
     const store_connector *sc;
@@ -797,7 +863,16 @@ int engine_sync(engine *en, const store_connector *sc, bool full, int64_t run_id
     if (rc == 0 && full) rc = plan_ids(&x, &p.ids, e);
     if (rc == 0 && full) rc = sync_outbound_early(&x, p.ids.n, &x.early, e);
     double T0 = phase_now();   /* phase timings: inbound, retries, outbound (debug log) */
-    for (size_t i = 0; rc == 0 && i < p.ids.n; i++) {
+    /* a first sync into targets that need nothing from the rest of the pass (x.early) only writes
+       what it decides: its writes go to the store's writer thread */
+    bool async = rc == 0 && x.early && x.plan;
+    if (async) rc = store_async_begin(en->st, e);
+    if (async && rc == 0) {
+        rc = pass_async(&x, sc, &p.ids, &pr, e);
+        int arc = store_async_end(en->st, rc ? NULL : e);
+        if (rc == 0) rc = arc;
+    }
+    for (size_t i = 0; !async && rc == 0 && i < p.ids.n; i++) {
         cs_object *o = NULL;
         rc = store_cs_get_by_id(en->st, p.ids.v[i], &o, e);
         if (rc == ERR_NOTFOUND) {
@@ -805,21 +880,7 @@ int engine_sync(engine *en, const store_connector *sc, bool full, int64_t run_id
             err_clear(e);
             continue;
         }
-        if (rc == 0) rc = sync_inbound_one(&x, sc, o, e);
-        if (rc == 0) rc = plan_check(&x, o, e);
-        if (rc == 0 && x.links && o->dn) {
-            if (o->flags & CS_F_DELETED) dn_links_forget(x.links, o->dn);   /* its row is gone */
-            else dn_links_note(x.links, o->dn, o->id, o->mv_id, o->flags);
-        }
-        cs_object_free(o);
-        st->seen++;
-        progress_tick(&pr, (size_t)st->seen);
-        if (rc == 0 && (i + 1) % SYNC_COMMIT_EVERY == 0) {
-            if (x.plan) rc = store_mv_ids_chosen(en->st, e);
-            if (rc == 0) rc = engine_commit(en, e);
-            if (rc == 0) rc = store_begin(en->st, e);
-            if (rc == 0 && en->stop && *en->stop) rc = err_set(e, ERR_RETRY, "stopped by a signal; the sync resumes next time");
-        }
+        if (rc == 0) rc = pass_object(&x, sc, o, i, &pr, e);
     }
     double T1 = phase_now();
     /* Forward references: objects whose referenced objects appeared later in this pass. */

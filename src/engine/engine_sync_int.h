@@ -48,7 +48,8 @@ int sync_recompute_mv(sync_ctx *x, int64_t m, bool *changed, bool *unresolved, e
 /* Outbound evaluation for every MV id in ids (sorted and de-duplicated here). */
 int sync_outbound_set(sync_ctx *x, idset *ids, err *e);
 int sync_outbound_one(sync_ctx *x, int64_t m, err *e);
-/* Outbound evaluation of an MV object this pass just projected (mv: borrowed, final state). */
+/* Outbound evaluation of an MV object this pass just projected with a planned id, never used before
+   (so no connector-space object is joined to it; mv: borrowed, final state). */
 int sync_outbound_new(sync_ctx *x, const mv_object *mv, err *e);
 /* Before a full sync's pass of npass objects: *early = every target has no object a reference
    could point to (sync_outbound_set explains why none can appear), so a new MV object's outbound

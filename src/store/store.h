@@ -187,6 +187,21 @@ int store_mv_delete(store *s, int64_t id, err *e);
    (o->id > 0, not in use); store_mv_ids_chosen must follow a series of such inserts before the
    transaction commits (PostgreSQL's identity counter is moved past them). */
 int store_mv_next_id(store *s, int64_t *out, err *e);
+/* Asynchronous writes, for a long pass that writes much and reads little: a writer thread executes
+   the writes of store_mv_insert_as, store_cs_set_link and store_cs_save's inserts (whose o->id then
+   stays 0: the caller must not need it) in order while the caller goes on; any other store call
+   first waits for them (so it sees them) and returns the error of a failed one. store_async_end
+   waits, stops the thread and returns the first error. The caller's thread is the only one that
+   may call the store meanwhile. */
+int store_async_begin(store *s, err *e);
+int store_async_end(store *s, err *e);
+/* Reads objects ids[0..n) into out[0..n) (NULL where an object is gone) on the writer thread,
+   after what was queued before; out must stay valid until store_async_read_wait(ticket) returns. */
+int store_async_read(store *s, const int64_t *ids, size_t n, cs_object **out, uint64_t *ticket, err *e);
+int store_async_read_wait(store *s, uint64_t ticket, err *e);
+/* Waits until every queued write has executed (no-op when writes are synchronous); returns the
+   first failed one's error. */
+int store_sync(store *s, err *e);
 int store_mv_insert_as(store *s, mv_object *o, err *e);
 int store_mv_ids_chosen(store *s, err *e);
 int store_mv_each(store *s, int (*fn)(void *ctx, mv_object *o, err *e), void *ctx, err *e);

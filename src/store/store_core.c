@@ -1,5 +1,6 @@
 /* Store lifecycle: open/create, schema migrations, transactions, meta settings, statement cache. */
 #include "store/store_int.h"
+#include "store/store_async.h"
 #include "store/store_migrations.h"
 #include "util/util_alloc.h"
 #include "util/util_buf.h"
@@ -20,6 +21,10 @@ int64_t store_now(void)
 
 int store_stmt(store *s, const char *sql, db_stmt **out, err *e)
 {
+    if (s->async) {   /* queued writes first (store_async.h) */
+        int src = store_sync(s, e);
+        if (src) return src;
+    }
     for (int i = 0; i < s->ncache; i++) {
         if (s->cache[i].sql == sql) {
             *out = s->cache[i].st;
@@ -97,6 +102,8 @@ int store_autoend(store *s, bool began, int rc, err *e)
 
 int store_begin(store *s, err *e)
 {
+    int src = store_sync(s, e);
+    if (src) return src;
     if (s->tx_depth++) return 0;
     int rc = s->drv->begin(s->d, e);
     if (rc) s->tx_depth = 0;
@@ -105,6 +112,8 @@ int store_begin(store *s, err *e)
 
 int store_commit(store *s, err *e)
 {
+    int src = store_sync(s, e);
+    if (src) return src;
     if (s->tx_depth == 0) return 0;
     if (--s->tx_depth) return 0;
     int rc = s->drv->commit(s->d, e);
@@ -115,6 +124,7 @@ int store_commit(store *s, err *e)
 int store_rollback(store *s)
 {
     if (!s || s->tx_depth == 0) return 0;
+    store_sync(s, NULL);   /* the writer must be idle; what it failed on is rolled back with the rest */
     s->tx_depth = 0;
     return s->drv->rollback(s->d, NULL);
 }
@@ -128,6 +138,7 @@ const db_driver *store_driver(store *s) { return s->drv; }
 void store_close(store *s)
 {
     if (!s) return;
+    store_async_end(s, NULL);
     store_rollback(s);
     for (int i = 0; i < s->ncache; i++) s->drv->finalize(s->cache[i].st);
     s->drv->close(s->d);
@@ -339,6 +350,8 @@ int store_table_count(store *s, const char *table, int64_t *out, err *e)
     int ok = 0;
     for (int i = 0; store_tables[i]; i++) ok |= strcmp(store_tables[i], table) == 0;
     if (!ok) return err_set(e, ERR_USAGE, "unknown table %s", table);
+    int src = store_sync(s, e);
+    if (src) return src;
     char *sql = xasprintf("SELECT count(*) FROM %s", table);
     db_stmt *st = NULL;
     int rc = s->drv->prepare(s->d, sql, &st, e);

@@ -1,5 +1,6 @@
 /* Connector-space objects. */
 #include "store/store_int.h"
+#include "store/store_async.h"
 #include "util/util_alloc.h"
 #include "util/util_buf.h"
 #include <stdlib.h>
@@ -94,13 +95,43 @@ static const char SQL_INSERT[] =
     "INSERT INTO cs_objects(connector_id, anchor, dn, object_type, attrs, mv_id, flags, seen_run, export_op, "
     "export_attrs, export_dn, export_error, export_attempts, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
     "RETURNING id";
+static const char SQL_INSERT_NO_ID[] =
+    "INSERT INTO cs_objects(connector_id, anchor, dn, object_type, attrs, mv_id, flags, seen_run, export_op, "
+    "export_attrs, export_dn, export_error, export_attempts, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char SQL_UPDATE[] =
     "UPDATE cs_objects SET connector_id = ?, anchor = ?, dn = ?, object_type = ?, attrs = ?, mv_id = ?, flags = ?, "
     "seen_run = ?, export_op = ?, export_attrs = ?, export_dn = ?, export_error = ?, export_attempts = ?, "
     "updated_at = ? WHERE id = ?";
 
+/* store_cs_save's insert when writes are asynchronous: the id is not known (stays 0). */
+static int cs_insert_async(store *s, const cs_object *o, err *e)
+{
+    buf a = BUF_INIT, x = BUF_INIT;
+    attrs_encode(o->attrs, &a);
+    if (o->export_attrs) attrs_encode(o->export_attrs, &x);
+    store_aop_begin(s, SQL_INSERT_NO_ID);
+    store_aop_int(s, o->connector_id);
+    store_aop_blob(s, o->anchor, o->anchor_len);
+    store_aop_text(s, o->dn);
+    store_aop_text(s, o->object_type);
+    store_aop_blob_take(s, a.data, a.len);
+    if (o->mv_id) store_aop_int(s, o->mv_id);
+    else store_aop_null(s);
+    store_aop_int(s, o->flags);
+    store_aop_int(s, o->seen_run);
+    store_aop_int(s, o->export_op);
+    if (o->export_attrs) store_aop_blob_take(s, x.data, x.len);
+    else store_aop_null(s), buf_free(&x);
+    store_aop_text(s, o->export_dn);
+    store_aop_text(s, o->export_error);
+    store_aop_int(s, o->export_attempts);
+    store_aop_int(s, store_now());
+    return store_aop_end(s, e);
+}
+
 int store_cs_save(store *s, cs_object *o, err *e)
 {
+    if (!o->id && store_async_active(s)) return cs_insert_async(s, o, e);
     db_stmt *st;
     int rc = store_stmt(s, o->id ? SQL_UPDATE : SQL_INSERT, &st, e);
     if (rc) return rc;
@@ -189,7 +220,8 @@ int store_cs_each(store *s, int64_t connector_id, int where, int64_t arg,
 {
     /* A dedicated (uncached) statement: callers may nest other store reads in fn. */
     db_stmt *st = NULL;
-    int rc = s->drv->prepare(s->d, each_sql(where), &st, e);
+    int rc = store_sync(s, e);
+    if (rc == 0) rc = s->drv->prepare(s->d, each_sql(where), &st, e);
     if (rc) return rc;
     int i = 1;
     if (where == STORE_CS_JOINED_TO) SB_INT(s, st, i++, arg);
@@ -365,6 +397,15 @@ static const char SQL_SET_LINK[] = "UPDATE cs_objects SET mv_id = ?, flags = ?, 
 
 int store_cs_set_link(store *s, int64_t id, int64_t mv_id, int flags, err *e)
 {
+    if (store_async_active(s)) {
+        store_aop_begin(s, SQL_SET_LINK);
+        if (mv_id) store_aop_int(s, mv_id);
+        else store_aop_null(s);
+        store_aop_int(s, flags);
+        store_aop_int(s, store_now());
+        store_aop_int(s, id);
+        return store_aop_end(s, e);
+    }
     db_stmt *st;
     int rc = store_stmt(s, SQL_SET_LINK, &st, e);
     if (rc) return rc;

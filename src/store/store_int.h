@@ -12,6 +12,7 @@ struct store {
     int tx_depth;
     struct { const char *sql; db_stmt *st; } cache[STORE_STMT_CACHE];
     int ncache;
+    struct store_async *async;   /* asynchronous writes on (store_async.h), or NULL */
 };
 
 /* Returns a prepared statement for sql (cached by pointer: pass a static string). The

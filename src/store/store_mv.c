@@ -1,5 +1,6 @@
 /* Metaverse objects and the join index. */
 #include "store/store_int.h"
+#include "store/store_async.h"
 #include "util/util_alloc.h"
 #include "util/util_buf.h"
 #include "util/util_uuid.h"
@@ -133,7 +134,8 @@ int store_mv_delete(store *s, int64_t id, err *e)
 int store_mv_each(store *s, int (*fn)(void *ctx, mv_object *o, err *e), void *ctx, err *e)
 {
     db_stmt *st = NULL;
-    int rc = s->drv->prepare(s->d, SQL_EACH, &st, e);
+    int rc = store_sync(s, e);
+    if (rc == 0) rc = s->drv->prepare(s->d, SQL_EACH, &st, e);
     if (rc) return rc;
     while ((rc = s->drv->step(st, e)) == DB_ROW) {
         mv_object *o = NULL;

@@ -1,6 +1,7 @@
 /* Metaverse ids chosen by the engine: a full sync plans the ids of the objects it will project
  * (see engine_id_plan.h), so a reference to an object later in the pass resolves at once. */
 #include "store/store_int.h"
+#include "store/store_async.h"
 #include "util/util_buf.h"
 #include <string.h>
 
@@ -31,6 +32,19 @@ int store_mv_next_id(store *s, int64_t *out, err *e)
 int store_mv_insert_as(store *s, mv_object *o, err *e)
 {
     if (o->id <= 0) return err_set(e, ERR_FAIL, "inserting a metaverse object with a chosen id needs an id > 0");
+    if (store_async_active(s)) {
+        buf a = BUF_INIT, l = BUF_INIT;
+        attrs_encode(o->attrs, &a);
+        attrs_encode(o->lineage, &l);
+        o->updated_at = store_now();
+        store_aop_begin(s, SQL_INSERT_AS);
+        store_aop_int(s, o->id);
+        store_aop_text(s, o->object_type);
+        store_aop_blob_take(s, a.data, a.len);
+        store_aop_blob_take(s, l.data, l.len);
+        store_aop_int(s, o->updated_at);
+        return store_aop_end(s, e);
+    }
     db_stmt *st;
     int rc = store_stmt(s, SQL_INSERT_AS, &st, e);
     if (rc) return rc;
@@ -53,5 +67,6 @@ int store_mv_insert_as(store *s, mv_object *o, err *e)
 int store_mv_ids_chosen(store *s, err *e)
 {
     if (strcmp(s->drv->engine, "postgresql") != 0) return 0;   /* SQLite continues from max(rowid) */
-    return s->drv->exec(s->d, SQL_PG_IDENTITY, e);
+    int rc = store_sync(s, e);
+    return rc ? rc : s->drv->exec(s->d, SQL_PG_IDENTITY, e);
 }

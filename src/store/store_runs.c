@@ -1,5 +1,6 @@
 /* Run history: one row per run profile execution, plus per-object errors. */
 #include "store/store_int.h"
+#include "store/store_async.h"
 #include "util/util_alloc.h"
 #include <stdlib.h>
 #include <string.h>
@@ -103,7 +104,8 @@ int store_run_errors_each(store *s, int64_t run_id, int limit,
                           void *ctx, err *e)
 {
     db_stmt *st = NULL;
-    int rc = s->drv->prepare(s->d, SQL_ERRORS, &st, e);
+    int rc = store_sync(s, e);
+    if (rc == 0) rc = s->drv->prepare(s->d, SQL_ERRORS, &st, e);
     if (rc) return rc;
     SB_INT(s, st, 1, run_id);
     SB_INT(s, st, 2, limit);

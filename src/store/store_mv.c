@@ -1,5 +1,6 @@
 /* Metaverse objects and the join index. */
 #include "store/store_int.h"
+#include "store/store_lineage.h"
 #include "util/util_alloc.h"
 #include "util/util_buf.h"
 #include "util/util_uuid.h"
@@ -16,6 +17,16 @@ void mv_object_free(mv_object *o)
     free(o);
 }
 
+/* The lineage column i, decoded against the row's attributes (its compact form names them by
+   reference, see store_lineage.h); a NULL column is the empty set. NULL on corrupt data. */
+static attrs *col_lineage(store *s, db_stmt *st, int i, const attrs *row_attrs, err *e)
+{
+    size_t n = 0;
+    const void *p = s->drv->column_blob(st, i, &n);
+    if (!p) return attrs_new();
+    return store_lineage_decode(p, n, row_attrs, e);
+}
+
 /* with_lineage false: the row has no lineage column (the updated_at is column 3) */
 static int row_to_mv_cols(store *s, db_stmt *st, bool with_lineage, mv_object **out, err *e)
 {
@@ -23,7 +34,7 @@ static int row_to_mv_cols(store *s, db_stmt *st, bool with_lineage, mv_object **
     o->id = SC_INT(s, st, 0);
     o->object_type = store_col_strdup(s, st, 1);
     o->attrs = store_col_attrs(s, st, 2, true, e);
-    o->lineage = with_lineage ? store_col_attrs(s, st, 3, true, e) : attrs_new();
+    o->lineage = !with_lineage ? attrs_new() : o->attrs ? col_lineage(s, st, 3, o->attrs, e) : NULL;
     o->updated_at = SC_INT(s, st, with_lineage ? 4 : 3);
     if (!o->object_type) o->object_type = xstrdup("");
     if (!o->attrs || !o->lineage) {
@@ -91,7 +102,8 @@ int store_mv_save(store *s, mv_object *o, err *e)
     if (rc) return rc;
     buf a = BUF_INIT, l = BUF_INIT;
     attrs_encode(o->attrs, &a);
-    attrs_encode(o->lineage, &l);
+    /* written with the attrs it refers to (store_lineage.h) */
+    store_lineage_encode(o->lineage, o->attrs, &l);
     o->updated_at = store_now();
     SB_TEXT(s, st, 1, o->object_type);
     SB_BLOB(s, st, 2, a.data, a.len);

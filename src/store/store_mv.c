@@ -1,5 +1,6 @@
 /* Metaverse objects and the join index. */
 #include "store/store_int.h"
+#include "store/store_insert.h"
 #include "store/store_lineage.h"
 #include "util/util_alloc.h"
 #include "util/util_buf.h"
@@ -54,8 +55,9 @@ static int row_to_mv(store *s, db_stmt *st, mv_object **out, err *e)
 static const char SQL_GET_ATTRS[] = "SELECT id, object_type, attrs, updated_at FROM mv_objects WHERE id = ?";
 static const char SQL_GET[] = "SELECT id, object_type, attrs, lineage, updated_at FROM mv_objects WHERE id = ?";
 static const char SQL_EACH[] = "SELECT id, object_type, attrs, lineage, updated_at FROM mv_objects ORDER BY id";
-static const char SQL_INSERT[] =
-    "INSERT INTO mv_objects(object_type, attrs, lineage, updated_at) VALUES (?,?,?,?) RETURNING id";
+#define MV_INSERT "INSERT INTO mv_objects(object_type, attrs, lineage, updated_at) VALUES (?,?,?,?)"
+static const char SQL_INSERT[] = MV_INSERT;
+static const char SQL_INSERT_RETURNING[] = MV_INSERT " RETURNING id";
 static const char SQL_UPDATE[] =
     "UPDATE mv_objects SET object_type = ?, attrs = ?, lineage = ?, updated_at = ? WHERE id = ?";
 static const char SQL_DELETE[] = "DELETE FROM mv_objects WHERE id = ?";
@@ -98,7 +100,7 @@ int store_mv_get_attrs(store *s, int64_t id, mv_object **out, err *e)
 int store_mv_save(store *s, mv_object *o, err *e)
 {
     db_stmt *st;
-    int rc = store_stmt(s, o->id ? SQL_UPDATE : SQL_INSERT, &st, e);
+    int rc = o->id ? store_stmt(s, SQL_UPDATE, &st, e) : store_insert_stmt(s, SQL_INSERT, SQL_INSERT_RETURNING, &st, e);
     if (rc) return rc;
     buf a = BUF_INIT, l = BUF_INIT;
     attrs_encode(o->attrs, &a);
@@ -113,14 +115,7 @@ int store_mv_save(store *s, mv_object *o, err *e)
         SB_INT(s, st, 5, o->id);
         rc = store_stmt_exec(s, st, e);
     } else {
-        rc = s->drv->step(st, e);
-        if (rc == DB_ROW) {
-            o->id = SC_INT(s, st, 0);
-            rc = 0;
-        } else if (rc == DB_DONE) {
-            rc = err_set(e, ERR_FAIL, "inserting a metaverse object returned no id");
-        }
-        store_stmt_done(s, st);
+        rc = store_insert_run(s, st, "a metaverse object", &o->id, e);
     }
     buf_free(&a);
     buf_free(&l);

@@ -1,6 +1,7 @@
 /* Connector-space objects. */
 #include "store/store_int.h"
 #include "store/store_async.h"
+#include "store/store_insert.h"
 #include "util/util_alloc.h"
 #include "util/util_buf.h"
 #include <stdlib.h>
@@ -91,13 +92,11 @@ int store_cs_get_by_id(store *s, int64_t id, cs_object **out, err *e)
     return get_one(s, st, out, e);
 }
 
-static const char SQL_INSERT[] =
-    "INSERT INTO cs_objects(connector_id, anchor, dn, object_type, attrs, mv_id, flags, seen_run, export_op, "
-    "export_attrs, export_dn, export_error, export_attempts, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
-    "RETURNING id";
-static const char SQL_INSERT_NO_ID[] =
-    "INSERT INTO cs_objects(connector_id, anchor, dn, object_type, attrs, mv_id, flags, seen_run, export_op, "
-    "export_attrs, export_dn, export_error, export_attempts, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+#define CS_INSERT                                                                                       \
+    "INSERT INTO cs_objects(connector_id, anchor, dn, object_type, attrs, mv_id, flags, seen_run, export_op, " \
+    "export_attrs, export_dn, export_error, export_attempts, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+static const char SQL_INSERT[] = CS_INSERT;
+static const char SQL_INSERT_RETURNING[] = CS_INSERT " RETURNING id";
 static const char SQL_UPDATE[] =
     "UPDATE cs_objects SET connector_id = ?, anchor = ?, dn = ?, object_type = ?, attrs = ?, mv_id = ?, flags = ?, "
     "seen_run = ?, export_op = ?, export_attrs = ?, export_dn = ?, export_error = ?, export_attempts = ?, "
@@ -109,7 +108,7 @@ static int cs_insert_async(store *s, const cs_object *o, err *e)
     buf a = BUF_INIT, x = BUF_INIT;
     attrs_encode(o->attrs, &a);
     if (o->export_attrs) attrs_encode(o->export_attrs, &x);
-    store_aop_begin(s, SQL_INSERT_NO_ID);
+    store_aop_begin(s, SQL_INSERT);
     store_aop_int(s, o->connector_id);
     store_aop_blob(s, o->anchor, o->anchor_len);
     store_aop_text(s, o->dn);
@@ -133,7 +132,7 @@ int store_cs_save(store *s, cs_object *o, err *e)
 {
     if (!o->id && store_async_active(s)) return cs_insert_async(s, o, e);
     db_stmt *st;
-    int rc = store_stmt(s, o->id ? SQL_UPDATE : SQL_INSERT, &st, e);
+    int rc = o->id ? store_stmt(s, SQL_UPDATE, &st, e) : store_insert_stmt(s, SQL_INSERT, SQL_INSERT_RETURNING, &st, e);
     if (rc) return rc;
     buf a = BUF_INIT, x = BUF_INIT;
     attrs_encode(o->attrs, &a);
@@ -157,14 +156,7 @@ int store_cs_save(store *s, cs_object *o, err *e)
         SB_INT(s, st, 15, o->id);
         rc = store_stmt_exec(s, st, e);
     } else {
-        rc = s->drv->step(st, e);
-        if (rc == DB_ROW) {
-            o->id = SC_INT(s, st, 0);
-            rc = 0;
-        } else if (rc == DB_DONE) {
-            rc = err_set(e, ERR_FAIL, "inserting a connector space object returned no id");
-        }
-        store_stmt_done(s, st);
+        rc = store_insert_run(s, st, "a connector space object", &o->id, e);
     }
     buf_free(&a);
     buf_free(&x);

@@ -1,6 +1,8 @@
 /* Metaverse objects and the join index. */
 #include "store/store_int.h"
 #include "store/store_async.h"
+#include "store/store_insert.h"
+#include "store/store_lineage.h"
 #include "util/util_alloc.h"
 #include "util/util_buf.h"
 #include "util/util_uuid.h"
@@ -18,6 +20,16 @@ void mv_object_free(mv_object *o)
     free(o);
 }
 
+/* The lineage column i, decoded against the row's attributes (its compact form names them by
+   reference, see store_lineage.h); a NULL column is the empty set. NULL on corrupt data. */
+static attrs *col_lineage(store *s, db_stmt *st, int i, const attrs *row_attrs, err *e)
+{
+    size_t n = 0;
+    const void *p = s->drv->column_blob(st, i, &n);
+    if (!p) return attrs_new();
+    return store_lineage_decode(p, n, row_attrs, e);
+}
+
 /* with_lineage false: the row has no lineage column (the updated_at is column 3) */
 static int row_to_mv_cols(store *s, db_stmt *st, bool with_lineage, mv_object **out, err *e)
 {
@@ -25,7 +37,7 @@ static int row_to_mv_cols(store *s, db_stmt *st, bool with_lineage, mv_object **
     o->id = SC_INT(s, st, 0);
     o->object_type = store_col_strdup(s, st, 1);
     o->attrs = store_col_attrs(s, st, 2, true, e);
-    o->lineage = with_lineage ? store_col_attrs(s, st, 3, true, e) : attrs_new();
+    o->lineage = !with_lineage ? attrs_new() : o->attrs ? col_lineage(s, st, 3, o->attrs, e) : NULL;
     o->updated_at = SC_INT(s, st, with_lineage ? 4 : 3);
     if (!o->object_type) o->object_type = xstrdup("");
     if (!o->attrs || !o->lineage) {
@@ -45,8 +57,9 @@ static int row_to_mv(store *s, db_stmt *st, mv_object **out, err *e)
 static const char SQL_GET_ATTRS[] = "SELECT id, object_type, attrs, updated_at FROM mv_objects WHERE id = ?";
 static const char SQL_GET[] = "SELECT id, object_type, attrs, lineage, updated_at FROM mv_objects WHERE id = ?";
 static const char SQL_EACH[] = "SELECT id, object_type, attrs, lineage, updated_at FROM mv_objects ORDER BY id";
-static const char SQL_INSERT[] =
-    "INSERT INTO mv_objects(object_type, attrs, lineage, updated_at) VALUES (?,?,?,?) RETURNING id";
+#define MV_INSERT "INSERT INTO mv_objects(object_type, attrs, lineage, updated_at) VALUES (?,?,?,?)"
+static const char SQL_INSERT[] = MV_INSERT;
+static const char SQL_INSERT_RETURNING[] = MV_INSERT " RETURNING id";
 static const char SQL_UPDATE[] =
     "UPDATE mv_objects SET object_type = ?, attrs = ?, lineage = ?, updated_at = ? WHERE id = ?";
 static const char SQL_DELETE[] = "DELETE FROM mv_objects WHERE id = ?";
@@ -89,11 +102,12 @@ int store_mv_get_attrs(store *s, int64_t id, mv_object **out, err *e)
 int store_mv_save(store *s, mv_object *o, err *e)
 {
     db_stmt *st;
-    int rc = store_stmt(s, o->id ? SQL_UPDATE : SQL_INSERT, &st, e);
+    int rc = o->id ? store_stmt(s, SQL_UPDATE, &st, e) : store_insert_stmt(s, SQL_INSERT, SQL_INSERT_RETURNING, &st, e);
     if (rc) return rc;
     buf a = BUF_INIT, l = BUF_INIT;
     attrs_encode(o->attrs, &a);
-    attrs_encode(o->lineage, &l);
+    /* written with the attrs it refers to (store_lineage.h) */
+    store_lineage_encode(o->lineage, o->attrs, &l);
     o->updated_at = store_now();
     SB_TEXT(s, st, 1, o->object_type);
     SB_BLOB(s, st, 2, a.data, a.len);
@@ -103,14 +117,7 @@ int store_mv_save(store *s, mv_object *o, err *e)
         SB_INT(s, st, 5, o->id);
         rc = store_stmt_exec(s, st, e);
     } else {
-        rc = s->drv->step(st, e);
-        if (rc == DB_ROW) {
-            o->id = SC_INT(s, st, 0);
-            rc = 0;
-        } else if (rc == DB_DONE) {
-            rc = err_set(e, ERR_FAIL, "inserting a metaverse object returned no id");
-        }
-        store_stmt_done(s, st);
+        rc = store_insert_run(s, st, "a metaverse object", &o->id, e);
     }
     buf_free(&a);
     buf_free(&l);

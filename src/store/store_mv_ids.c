@@ -2,6 +2,7 @@
  * (see engine_id_plan.h), so a reference to an object later in the pass resolves at once. */
 #include "store/store_int.h"
 #include "store/store_async.h"
+#include "store/store_lineage.h"
 #include "util/util_buf.h"
 #include <string.h>
 
@@ -35,7 +36,7 @@ int store_mv_insert_as(store *s, mv_object *o, err *e)
     if (store_async_active(s)) {
         buf a = BUF_INIT, l = BUF_INIT;
         attrs_encode(o->attrs, &a);
-        attrs_encode(o->lineage, &l);
+        store_lineage_encode(o->lineage, o->attrs, &l);   /* as store_mv_save: both columns together */
         o->updated_at = store_now();
         store_aop_begin(s, SQL_INSERT_AS);
         store_aop_int(s, o->id);
@@ -50,7 +51,7 @@ int store_mv_insert_as(store *s, mv_object *o, err *e)
     if (rc) return rc;
     buf a = BUF_INIT, l = BUF_INIT;
     attrs_encode(o->attrs, &a);
-    attrs_encode(o->lineage, &l);
+    store_lineage_encode(o->lineage, o->attrs, &l);   /* as store_mv_save: both columns together */
     o->updated_at = store_now();
     SB_INT(s, st, 1, o->id);
     SB_TEXT(s, st, 2, o->object_type);

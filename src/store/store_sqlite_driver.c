@@ -184,6 +184,7 @@ static int sq_rollback(db *d, err *e)
     return sq_exec(d, "ROLLBACK", e);
 }
 static int64_t sq_changes(db *d) { return sqlite3_changes64(d->h); }
+static int64_t sq_last_insert_id(db *d) { return sqlite3_last_insert_rowid(d->h); }
 static int sq_size(db *d, int64_t *out, err *e)
 {
     struct stat st;
@@ -203,4 +204,5 @@ const db_driver db_driver_sqlite = {
     .step = sq_step, .column_type = sq_column_type, .column_int64 = sq_column_int64,
     .column_text = sq_column_text, .column_blob = sq_column_blob, .reset = sq_reset, .finalize = sq_finalize,
     .begin = sq_begin, .commit = sq_commit, .rollback = sq_rollback, .changes = sq_changes, .size_bytes = sq_size,
+    .last_insert_id = sq_last_insert_id,
 };

@@ -256,6 +256,18 @@ struct contrib_ctx {
     err *e;
 };
 
+/* Decimal text of a positive id (what "%lld" gives, without printf: once per reference value). */
+static size_t id_text(char out[24], int64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    uint64_t u = (uint64_t)v;
+    do tmp[n++] = (char)('0' + u % 10); while ((u /= 10) && n < sizeof tmp);
+    for (size_t i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+    out[n] = '\0';
+    return n;
+}
+
 /* Converts reference values (DNs in the source connector) into MV ids and drops values whose
    object is not (yet) in the metaverse. Returns whether some were dropped; then, if orig is not
    NULL, *orig receives the source values (owned) for a later attempt. */
@@ -276,9 +288,10 @@ static bool resolve_inbound_refs(sync_ctx *x, int64_t connector_id, attr *a, att
         }
         if ((known || store_cs_link_by_dn(x->en->st, connector_id, a->vals[i].data, &ref_mv, &ref_flags, &e2) == 0) &&
             ref_mv && !(ref_flags & CS_F_DELETED)) {
-            char idtxt[32];
-            got[w].len = (size_t)snprintf(idtxt, sizeof idtxt, "%lld", (long long)ref_mv);
-            got[w++].data = xstrdup(idtxt);
+            char idtxt[24];
+            got[w].len = id_text(idtxt, ref_mv);
+            got[w].data = xstrndup(idtxt, got[w].len);
+            w++;
         } else {
             missing = true;
         }

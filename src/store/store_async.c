@@ -4,6 +4,7 @@
 #include "store/store_async.h"
 #include "util/util_alloc.h"
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,8 +41,9 @@ struct store_async {
     pthread_cond_t cv;
     abatch *head, *tail;      /* handed over, not executed yet */
     abatch *filling;          /* the caller's batch (caller thread only) */
-    bool busy, quit, failed;
-    err error;                /* the first failure */
+    bool busy, quit;
+    atomic_bool failed;       /* read without the lock on every queued statement */
+    err error;                /* the first failure (under mu) */
     uint64_t reads_queued;    /* caller thread only */
     uint64_t reads_done;      /* under mu */
 };
@@ -105,7 +107,7 @@ static void *writer(void *arg)
         a->head = b->next;
         if (!a->head) a->tail = NULL;
         a->busy = true;
-        bool failed = a->failed;
+        bool failed = atomic_load(&a->failed);
         pthread_mutex_unlock(&a->mu);
         err e = {0};
         int rc = 0;
@@ -117,9 +119,9 @@ static void *writer(void *arg)
         }
         batch_free(b);
         pthread_mutex_lock(&a->mu);
-        if (rc && !a->failed) {
-            a->failed = true;
+        if (rc && !atomic_load(&a->failed)) {
             a->error = e;
+            atomic_store(&a->failed, true);
         }
         a->reads_done += reads;
         a->busy = false;
@@ -145,9 +147,9 @@ static void hand_over(store_async *a)
 
 static int failure(store_async *a, err *e)
 {
-    int rc = 0;
+    if (!atomic_load(&a->failed)) return 0;
     pthread_mutex_lock(&a->mu);
-    if (a->failed) rc = err_set(e, a->error.code ? a->error.code : ERR_FAIL, "%s", a->error.msg);
+    int rc = err_set(e, a->error.code ? a->error.code : ERR_FAIL, "%s", a->error.msg);
     pthread_mutex_unlock(&a->mu);
     return rc;
 }
@@ -290,7 +292,7 @@ int store_async_read_wait(store *s, uint64_t ticket, err *e)
     store_async *a = s->async;
     if (!a) return err_set(e, ERR_FAIL, "store_async_read_wait needs asynchronous writes on");
     pthread_mutex_lock(&a->mu);
-    while (a->reads_done < ticket && !a->failed) pthread_cond_wait(&a->cv, &a->mu);
+    while (a->reads_done < ticket && !atomic_load(&a->failed)) pthread_cond_wait(&a->cv, &a->mu);
     pthread_mutex_unlock(&a->mu);
     return failure(a, e);
 }

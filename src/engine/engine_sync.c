@@ -783,6 +783,11 @@ static int plan_check(sync_ctx *x, const cs_object *o, err *e)
     return sync_queue_referrers(x, planned, &x->retry, e);
 }
 
+static void release_cs(void *o)
+{
+    cs_object_free(o);
+}
+
 /* One object of the pass (o: taken over), at position i of the pass. */
 static int pass_object(sync_ctx *x, const store_connector *sc, cs_object *o, size_t i, progress *pr, err *e)
 {
@@ -793,7 +798,7 @@ static int pass_object(sync_ctx *x, const store_connector *sc, cs_object *o, siz
         if (o->flags & CS_F_DELETED) dn_links_forget(x->links, o->dn);   /* its row is gone */
         else dn_links_note(x->links, o->dn, o->id, o->mv_id, o->flags);
     }
-    cs_object_free(o);
+    store_async_release(en->st, release_cs, o);   /* read by the writer thread when writes are asynchronous */
     x->st->seen++;
     progress_tick(pr, (size_t)x->st->seen);
     if (rc == 0 && (i + 1) % SYNC_COMMIT_EVERY == 0) {

@@ -199,6 +199,9 @@ int store_async_end(store *s, err *e);
    after what was queued before; out must stay valid until store_async_read_wait(ticket) returns. */
 int store_async_read(store *s, const int64_t *ids, size_t n, cs_object **out, uint64_t *ticket, err *e);
 int store_async_read_wait(store *s, uint64_t ticket, err *e);
+/* Frees arg with free_fn on the writer thread (at once when writes are synchronous): memory the
+   writer allocated, such as objects it read, is best returned by the thread that took it. */
+void store_async_release(store *s, void (*free_fn)(void *), void *arg);
 /* Waits until every queued write has executed (no-op when writes are synchronous); returns the
    first failed one's error. */
 int store_sync(store *s, err *e);

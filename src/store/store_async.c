@@ -27,6 +27,8 @@ typedef struct aop {
     int64_t *ids;             /* read: owned copy */
     size_t nids;
     cs_object **out;          /* read: the caller's array */
+    void (*free_fn)(void *);  /* a release: free_fn(free_arg) */
+    void *free_arg;
 } aop;
 
 typedef struct abatch {
@@ -57,6 +59,7 @@ bool store_async_active(const store *s)
 
 static void aop_clear(aop *op)
 {
+    if (op->free_fn) op->free_fn(op->free_arg);
     for (int i = 0; i < op->n; i++) free(op->v[i].p);
     free(op->ids);
 }
@@ -113,6 +116,7 @@ static void *writer(void *arg)
         int rc = 0;
         uint64_t reads = 0;
         for (size_t i = 0; i < b->n; i++) {
+            if (b->ops[i].free_fn) continue;   /* released with the batch */
             if (!b->ops[i].sql) reads++;
             if (failed || rc) continue;   /* after a failure nothing more is written */
             rc = b->ops[i].sql ? run_sql(s, &b->ops[i], &e) : run_read(s, &b->ops[i], &e);
@@ -271,6 +275,18 @@ int store_async_end(store *s, err *e)
     pthread_mutex_destroy(&a->mu);
     free(a);
     return rc;
+}
+
+void store_async_release(store *s, void (*free_fn)(void *), void *arg)
+{
+    if (!store_async_active(s)) {
+        free_fn(arg);
+        return;
+    }
+    aop *op = next_op(s);
+    op->free_fn = free_fn;
+    op->free_arg = arg;
+    if (s->async->filling->n >= BATCH_OPS) hand_over(s->async);
 }
 
 int store_async_read(store *s, const int64_t *ids, size_t n, cs_object **out, uint64_t *ticket, err *e)

@@ -85,6 +85,13 @@ attrs *attrs_new_pooled(void)
     return s;
 }
 
+bool attrs_use_pool(attrs *s)
+{
+    if (s->n || s->pool) return false;
+    s->pool = xcalloc(1, sizeof *s->pool);
+    return true;
+}
+
 static void attr_clear_values(attr *a)
 {
     if (!a->pool)
@@ -148,7 +155,7 @@ static long find(const attrs *s, const char *name)
     size_t lo = 0, hi = s->n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        int c = strcasecmp(s->a[mid].name, name);
+        int c = attr_name_cmp(s->a[mid].name, name);
         if (c == 0) return (long)mid;
         if (c < 0) lo = mid + 1;
         else hi = mid;
@@ -213,7 +220,7 @@ bool attrs_remove(attrs *s, const char *name)
     return true;
 }
 
-void attr_add(attr *a, const void *data, size_t len)
+static void attr_grow(attr *a)
 {
     if (a->nvals == a->cap) {
         size_t cap = a->cap ? a->cap * 2 : 1;
@@ -226,6 +233,11 @@ void attr_add(attr *a, const void *data, size_t len)
         }
         a->cap = cap;
     }
+}
+
+void attr_add(attr *a, const void *data, size_t len)
+{
+    attr_grow(a);
     aval *v = &a->vals[a->nvals++];
     v->len = len;
     v->data = a->pool ? pool_alloc(a->pool, len + 1) : xmalloc(len + 1);
@@ -234,6 +246,19 @@ void attr_add(attr *a, const void *data, size_t len)
 }
 
 void attr_add_str(attr *a, const char *s) { attr_add(a, s, strlen(s)); }
+
+void attr_add_owned(attr *a, char *data, size_t len)
+{
+    if (a->pool) {
+        attr_add(a, data, len);
+        free(data);
+        return;
+    }
+    attr_grow(a);
+    a->vals[a->nvals].len = len;
+    a->vals[a->nvals].data = data;
+    a->nvals++;
+}
 
 static bool bytes_equal_ci(const char *x, size_t xl, const char *y, size_t yl)
 {
@@ -321,7 +346,7 @@ bool attrs_equal(const attrs *x, const attrs *y)
         if (i < nx && !x->a[i].nvals) { i++; continue; }
         if (j < ny && !y->a[j].nvals) { j++; continue; }
         if (i >= nx || j >= ny) return false;
-        if (strcasecmp(x->a[i].name, y->a[j].name) != 0) return false;
+        if (!attr_name_eq(x->a[i].name, y->a[j].name)) return false;
         if (!attr_equal(&x->a[i], &y->a[j])) return false;
         i++, j++;
     }
@@ -377,7 +402,7 @@ attrs *attrs_decode(const void *data, size_t len, err *e)
             attr_add(a, p, (size_t)vl);
             p += vl;
         }
-        if (s->n > 1 && strcasecmp(s->a[s->n - 2].name, a->name) >= 0) goto bad;
+        if (s->n > 1 && attr_name_cmp(s->a[s->n - 2].name, a->name) >= 0) goto bad;
     }
     if (p != end) goto bad;
     return s;

@@ -376,38 +376,82 @@ void attrs_encode(const attrs *s, buf *out)
     }
 }
 
+#define POOL_ROUND(n) (((n) + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1))
+
+/* First pass of attrs_decode: checks the structure of an encoding (everything but the order of
+   names) and counts the pool bytes the set will need, so the second pass allocates once. */
+static bool decode_measure(const unsigned char *p, const unsigned char *end, size_t len, uint64_t *count, size_t *bytes)
+{
+    uint64_t n, nl, nv, vl;
+    size_t need = 0;
+    if (*p++ != ATTRS_FORMAT_V1) return false;
+    if (varint_get(&p, end, &n) || n > len) return false;
+    for (uint64_t i = 0; i < n; i++) {
+        if (varint_get(&p, end, &nl) || nl == 0 || nl > (uint64_t)(end - p)) return false;
+        p += nl;
+        need += POOL_ROUND((size_t)nl + 1);
+        if (p >= end || *p < AT_STRING || *p > AT_DATETIME) return false;
+        p++;
+        if (varint_get(&p, end, &nv) || nv > (uint64_t)(end - p)) return false;
+        need += POOL_ROUND((size_t)nv * sizeof(aval));
+        for (uint64_t k = 0; k < nv; k++) {
+            if (varint_get(&p, end, &vl) || vl > (uint64_t)(end - p)) return false;
+            p += vl;
+            need += POOL_ROUND((size_t)vl + 1);
+        }
+    }
+    if (p != end) return false;
+    *count = n;
+    *bytes = need;
+    return true;
+}
+
+/* The decoded set is pooled, its pool one chunk of exactly the measured size: one allocation
+   for all names and values instead of three or more per attribute (decoding and freeing stored
+   objects was a tenth of a sync's allocator work). */
 attrs *attrs_decode(const void *data, size_t len, err *e)
 {
     const unsigned char *p = data, *end = p + len;
-    attrs *s = attrs_new();
     uint64_t n, nl, nv, vl;
-    if (len == 0) return s;  /* an empty blob is an empty set */
-    if (*p++ != ATTRS_FORMAT_V1) goto bad;
-    if (varint_get(&p, end, &n) || n > len) goto bad;
+    size_t bytes = 0;
+    if (len == 0) return attrs_new();  /* an empty blob is an empty set */
+    if (!decode_measure(p, end, len, &n, &bytes)) goto bad;
+    attrs *s = attrs_new_pooled();
+    if (bytes) {
+        pool_chunk *c = xmalloc(sizeof *c + bytes);
+        c->next = NULL;
+        c->used = 0;
+        c->cap = bytes;
+        s->pool->head = c;
+    }
+    p++;
+    (void)varint_get(&p, end, &n);
     s->a = n ? xcalloc((size_t)n, sizeof(attr)) : NULL;
     s->cap = (size_t)n;
     for (uint64_t i = 0; i < n; i++) {
-        if (varint_get(&p, end, &nl) || nl == 0 || nl > (uint64_t)(end - p)) goto bad;
-        attr *a = &s->a[s->n];
-        a->name = xstrndup((const char *)p, (size_t)nl);
-        s->n++;
+        (void)varint_get(&p, end, &nl);
+        attr *a = &s->a[s->n++];
+        a->pool = s->pool;
+        a->name = pool_alloc(s->pool, (size_t)nl + 1);
+        memcpy(a->name, p, (size_t)nl);
+        a->name[nl] = '\0';
         p += nl;
-        if (p >= end || *p < AT_STRING || *p > AT_DATETIME) goto bad;
         a->type = (attr_type)*p++;
-        if (varint_get(&p, end, &nv) || nv > (uint64_t)(end - p)) goto bad;
-        a->vals = nv ? xcalloc((size_t)nv, sizeof(aval)) : NULL;
+        (void)varint_get(&p, end, &nv);
+        a->vals = nv ? pool_alloc(s->pool, (size_t)nv * sizeof(aval)) : NULL;
         a->cap = (size_t)nv;
         for (uint64_t k = 0; k < nv; k++) {
-            if (varint_get(&p, end, &vl) || vl > (uint64_t)(end - p)) goto bad;
+            (void)varint_get(&p, end, &vl);
             attr_add(a, p, (size_t)vl);
             p += vl;
         }
-        if (s->n > 1 && attr_name_cmp(s->a[s->n - 2].name, a->name) >= 0) goto bad;
+        if (s->n > 1 && attr_name_cmp(s->a[s->n - 2].name, a->name) >= 0) {
+            attrs_free(s);
+            goto bad;
+        }
     }
-    if (p != end) goto bad;
     return s;
 bad:
-    attrs_free(s);
     err_set(e, ERR_CORRUPT, "stored attribute data is corrupt (bad encoding); the object must be re-imported");
     return NULL;
 }

@@ -111,7 +111,8 @@ bool attr_equal(const attr *x, const attr *y);
 bool attrs_equal(const attrs *x, const attrs *y);
 
 /* Compact binary encoding for the database (engine-neutral, versioned by a first byte).
- * attrs_decode returns a new set the caller frees, or NULL with e filled on bad input. */
+ * attrs_decode returns a new set the caller frees, or NULL with e filled on bad input; the set
+ * is pooled (see attrs_new_pooled: its names and values are one allocation), unless empty. */
 void attrs_encode(const attrs *s, buf *out);
 attrs *attrs_decode(const void *data, size_t len, err *e);
 

@@ -355,25 +355,58 @@ bool attrs_equal(const attrs *x, const attrs *y)
 
 /* Encoding v1: 0x01, varint count, then per attribute: varint name length, name, type byte,
    varint value count, per value: varint length, bytes. Empty attributes are skipped. */
+static size_t varint_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >>= 7) n++;
+    return n;
+}
+
+static unsigned char *varint_put(unsigned char *o, uint64_t v)
+{
+    do {
+        unsigned char c = v & 0x7f;
+        v >>= 7;
+        *o++ = c | (v ? 0x80 : 0);
+    } while (v);
+    return o;
+}
+
+/* The size is measured first and reserved once, then written in place: stored objects are
+   encoded on every save, and growing the buffer piece by piece cost several reallocations each. */
 void attrs_encode(const attrs *s, buf *out)
 {
-    size_t n = 0;
-    for (size_t i = 0; s && i < s->n; i++) n += s->a[i].nvals > 0;
-    buf_putc(out, ATTRS_FORMAT_V1);
-    buf_put_varint(out, n);
+    size_t n = 0, bytes = 0;
+    for (size_t i = 0; s && i < s->n; i++) {
+        const attr *a = &s->a[i];
+        if (!a->nvals) continue;
+        n++;
+        size_t nl = strlen(a->name);
+        bytes += varint_len(nl) + nl + 1 + varint_len(a->nvals);
+        for (size_t k = 0; k < a->nvals; k++) bytes += varint_len(a->vals[k].len) + a->vals[k].len;
+    }
+    bytes += 1 + varint_len(n);
+    buf_reserve(out, bytes);
+    unsigned char *o = (unsigned char *)out->data + out->len;
+    *o++ = ATTRS_FORMAT_V1;
+    o = varint_put(o, n);
     for (size_t i = 0; s && i < s->n; i++) {
         const attr *a = &s->a[i];
         if (!a->nvals) continue;
         size_t nl = strlen(a->name);
-        buf_put_varint(out, nl);
-        buf_append(out, a->name, nl);
-        buf_putc(out, (char)a->type);
-        buf_put_varint(out, a->nvals);
+        o = varint_put(o, nl);
+        memcpy(o, a->name, nl);
+        o += nl;
+        *o++ = (unsigned char)a->type;
+        o = varint_put(o, a->nvals);
         for (size_t k = 0; k < a->nvals; k++) {
-            buf_put_varint(out, a->vals[k].len);
-            buf_append(out, a->vals[k].data, a->vals[k].len);
+            o = varint_put(o, a->vals[k].len);
+            if (a->vals[k].len) memcpy(o, a->vals[k].data, a->vals[k].len);
+            o += a->vals[k].len;
         }
     }
+    out->len += bytes;
+    out->data[out->len] = '\0';
 }
 
 #define POOL_ROUND(n) (((n) + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1))

@@ -185,6 +185,55 @@ static void test_many_objects_and_pooled_output(void **state)
     }
 }
 
+/* A direct flow is copied without the evaluator when its values pass through unchanged; for
+   every attribute type and value count the result equals the evaluator's own. */
+static void test_direct_flow_equals_evaluator(void **state)
+{
+    (void)state;
+    static const char *const json =
+        "{\"version\": 1, \"rules\": [" RULE("d", 1, "{\"type\": \"direct\", \"source\": \"x\", \"target\": \"y\"}") "]}";
+    rule_set *rs = rule_set_new();
+    err e = {0};
+    assert_int_equal(rule_set_load_json(rs, json, "test", &e), 0);
+    const rule_flow *f = &rs->rules[0]->flows[0];
+    static const char *const vals[] = {"007", "TRUE", "20240102030405.0Z", "uid=a,dc=test", "", "x\001y"};
+    for (int t = AT_STRING; t <= AT_DATETIME + 1; t++) {   /* + 1: absent */
+        for (size_t nv = 0; nv <= 3; nv++) {
+            attrs *src = attrs_new();
+            if (t <= AT_DATETIME) {
+                attr *a = attrs_put(src, "X", (attr_type)t);
+                for (size_t i = 0; i < nv; i++) attr_add(a, vals[(i + (size_t)t) % 6], strlen(vals[(i + (size_t)t) % 6]));
+            }
+            flow_source fs;
+            expr_env env;
+            flow_source_init(&fs, src, "CN=a,DC=test");
+            flow_env(&fs, &env);
+            attr got = {.name = "y", .type = AT_STRING}, want = {.name = "y", .type = AT_STRING};
+            expr_outcome og = EXPR_VALUE, ow = EXPR_VALUE;
+            err e1 = {0}, e2 = {0};
+            attr_add_str(&got, "stale");   /* previous values are replaced */
+            int rg = rule_flow_eval(f, &env, &got, &og, &e1);
+            int rw = expr_eval(f->x, &env, &want, &ow, &e2);
+            assert_int_equal(rg, rw);
+            assert_int_equal(og, ow);
+            if (ow == EXPR_VALUE) {
+                assert_int_equal(got.type, want.type);
+                assert_true(attr_equal(&got, &want));
+                for (size_t i = 0; i < want.nvals; i++) assert_memory_equal(got.vals[i].data, want.vals[i].data, want.vals[i].len + 1);
+            } else {
+                assert_int_equal(got.nvals, 0);
+            }
+            for (size_t i = 0; i < got.nvals; i++) free(got.vals[i].data);
+            for (size_t i = 0; i < want.nvals; i++) free(want.vals[i].data);
+            free(got.vals);
+            free(want.vals);
+            flow_source_clear(&fs);
+            attrs_free(src);
+        }
+    }
+    rule_set_free(rs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -192,6 +241,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_apply_once_keeps_previous, setup, teardown),
         cmocka_unit_test_setup_teardown(test_domain_parameter_needs_dc, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_objects_and_pooled_output, setup, teardown),
+        cmocka_unit_test(test_direct_flow_equals_evaluator),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@ typedef struct flow_source {
     attr dn_attr;            /* scratch for [dn] lookups */
     char *domain_fqdn;       /* %Domain.FQDN% derived from the DN's DC= components (owned) */
     char *domain_netbios;
+    bool domain_done;        /* domain_* derived: lazily, on the first %Domain.*% read (few flows use them) */
 } flow_source;
 
 void flow_source_init(flow_source *fs, const attrs *a, const char *dn);
@@ -37,7 +38,9 @@ typedef struct flow_result {
 int flow_eval_rule(const rule *r, const char *connector, flow_source *fs, flow_result *res, err *e);
 /* Resolves contributions into out (attributes set by precedence); lineage (may be NULL) gets
    "connector|rule" per attribute; previous (may be NULL) is the current state, for apply-once.
-   managed (may be NULL) receives the name of every target attribute a flow wrote or cleared. */
+   managed (may be NULL) receives the name of every target attribute a flow wrote or cleared.
+   Values move from res into out (res is only fit for flow_result_clear afterwards); an empty
+   lineage or managed set becomes pooled (attrs_use_pool): they are filled name by name. */
 void flow_resolve(flow_result *res, const attrs *previous, attrs *out, attrs *lineage, attrs *managed);
 void flow_result_clear(flow_result *res);
 #endif

@@ -118,6 +118,18 @@ void expr_sb_addc(ectx *c, expr_sb *b, char ch)
     expr_sb_add(c, b, &ch, 1);
 }
 
+void expr_sb_add_bytewise(ectx *c, expr_sb *b, const char *p, size_t n)
+{
+    while (n) {
+        /* a full buffer grows on its next byte, as it would for one addc: then fill the rest */
+        size_t k = b->len < b->cap ? b->cap - b->len : 1;
+        if (k > n) k = n;
+        expr_sb_add(c, b, p, k);
+        p += k;
+        n -= k;
+    }
+}
+
 void expr_sb_finish(expr_sb *b, ev *out, ev_kind kind)
 {
     memset(out, 0, sizeof *out);
@@ -495,9 +507,11 @@ static void text_for_output(ectx *c, const ev *v, attr_type t, const char **s, s
     char tmp[40];
     size_t n;
     if (v->kind == EV_BIN || EV_IS_TEXT(v)) { *s = v->u.s; *len = v->len; return; }
-    if (v->kind == EV_BOOL && t == AT_BOOLEAN) n = (size_t)snprintf(tmp, sizeof tmp, "%s", v->u.b ? "TRUE" : "FALSE");
-    else if (v->kind == EV_BOOL) n = (size_t)snprintf(tmp, sizeof tmp, "%s", v->u.b ? "True" : "False");
-    else if (v->kind == EV_NUM) n = expr_fmt_num(v, tmp);
+    if (v->kind == EV_BOOL) {
+        const char *word = t == AT_BOOLEAN ? (v->u.b ? "TRUE" : "FALSE") : (v->u.b ? "True" : "False");
+        n = strlen(word);
+        memcpy(tmp, word, n + 1);
+    } else if (v->kind == EV_NUM) n = expr_fmt_num(v, tmp);
     else n = expr_date_gentime(v->u.t, tmp);
     char *d = expr_alloc(c, n + 1);
     memcpy(d, tmp, n + 1);
@@ -525,6 +539,10 @@ static int emit(ectx *c, const ev *v, attr *out, expr_outcome *oc)
     size_t *len = expr_alloc(c, sizeof(size_t) * n);
     for (size_t i = 0; i < n; i++) text_for_output(c, &items[i], t, &s[i], &len[i]);
     out->type = t;
+    if (!out->pool && out->cap < n) {  /* one allocation for a multi-valued result */
+        out->vals = xrealloc(out->vals, n * sizeof(aval));
+        out->cap = n;
+    }
     for (size_t i = 0; i < n; i++) attr_add(out, s[i], len[i]);
     *oc = EXPR_VALUE;
     return 0;

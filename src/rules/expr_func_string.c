@@ -79,6 +79,19 @@ static int recase(ectx *c, const node *n, ev *a, ev *out, int mode)
     size_t i = 0;
     bool word_start = true;
     while (i < l) {
+        if ((unsigned char)s[i] < 0x80) {
+            /* ASCII run: mapped here and appended in pieces rather than per character */
+            char run[128];
+            size_t k = 0;
+            while (i < l && k < sizeof run && (unsigned char)s[i] < 0x80) {
+                int ch = (unsigned char)s[i++];
+                bool up = mode == 1 || (mode == 2 && word_start);
+                run[k++] = (char)(up ? (ch >= 'a' && ch <= 'z' ? ch - 32 : ch) : (ch >= 'A' && ch <= 'Z' ? ch + 32 : ch));
+                word_start = ch == ' ' || (ch >= 0x09 && ch <= 0x0D);
+            }
+            expr_sb_add_bytewise(c, &b, run, k);
+            continue;
+        }
         uint32_t cp = expr_utf8_next(s, l, &i);
         uint32_t r;
         if (mode == 0) r = expr_lower(cp);

@@ -118,13 +118,32 @@ typedef struct expr_sb { char *p; size_t len, cap; const char *fname; } expr_sb;
 void expr_sb_init(expr_sb *b, const char *fname);
 void expr_sb_add(ectx *c, expr_sb *b, const void *p, size_t n);
 void expr_sb_addc(ectx *c, expr_sb *b, char ch);
+/* Appends n bytes exactly as n calls of expr_sb_addc would (same growth, same step and memory
+   accounting, so the same limits apply), in a few copies. */
+void expr_sb_add_bytewise(ectx *c, expr_sb *b, const char *p, size_t n);
 void expr_sb_finish(expr_sb *b, ev *out, ev_kind kind);
 
 /* ---- value helpers (expr_value.c) ----------------------------------------------------- */
 const char *expr_kind_name(int kind);
-ev expr_str(const char *s, size_t len);
-ev expr_int(long long i);
-ev expr_bool(int b);
+/* Value constructors, inline: the evaluator builds one for nearly every node it visits. */
+static inline ev expr_str(const char *s, size_t len)
+{
+    ev v = {.kind = EV_STR, .len = len};
+    v.u.s = s;
+    return v;
+}
+static inline ev expr_int(long long i)
+{
+    ev v = {.kind = EV_NUM, .isint = 1};
+    v.u.i = i;
+    return v;
+}
+static inline ev expr_bool(int b)
+{
+    ev v = {.kind = EV_BOOL};
+    v.u.b = b ? 1 : 0;
+    return v;
+}
 /* Text form of a scalar (CStr rules); bin and lists have none: returns -1. */
 int expr_to_text(ectx *c, const ev *v, ev *out);
 /* Parses a number (decimal, optional sign/fraction/exponent, or &H hex), ignoring surrounding

@@ -29,35 +29,6 @@ const char *expr_kind_name(int kind)
     }
 }
 
-ev expr_str(const char *s, size_t len)
-{
-    ev v;
-    memset(&v, 0, sizeof v);
-    v.kind = EV_STR;
-    v.u.s = s;
-    v.len = len;
-    return v;
-}
-
-ev expr_int(long long i)
-{
-    ev v;
-    memset(&v, 0, sizeof v);
-    v.kind = EV_NUM;
-    v.isint = 1;
-    v.u.i = i;
-    return v;
-}
-
-ev expr_bool(int b)
-{
-    ev v;
-    memset(&v, 0, sizeof v);
-    v.kind = EV_BOOL;
-    v.u.b = b ? 1 : 0;
-    return v;
-}
-
 size_t expr_fmt_num(const ev *v, char *buf)
 {
     if (v->isint) return (size_t)snprintf(buf, 32, "%lld", v->u.i);

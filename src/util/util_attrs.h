@@ -41,6 +41,25 @@ typedef struct attrs {
     struct attrs_pool *pool;  /* owned; NULL for an ordinary set */
 } attrs;
 
+/* Attribute name order and equality: ASCII case-insensitive, the same result as strcasecmp
+   in the C locale (idsync never changes LC_CTYPE), inlined because set lookups, merges and
+   flow resolution compare names for every attribute of every object. */
+static inline int attr_name_cmp(const char *x, const char *y)
+{
+    const unsigned char *p = (const unsigned char *)x, *q = (const unsigned char *)y;
+    for (;; p++, q++) {
+        unsigned a = *p, b = *q;
+        if (a == b) {
+            if (!a) return 0;
+            continue;
+        }
+        a += (a - 'A' < 26u) << 5;
+        b += (b - 'A' < 26u) << 5;
+        if (a != b) return (int)a - (int)b;
+    }
+}
+static inline bool attr_name_eq(const char *x, const char *y) { return attr_name_cmp(x, y) == 0; }
+
 const char *attr_type_name(attr_type t);  /* "string", "binary", ... */
 int attr_type_parse(const char *s, attr_type *out);  /* inverse; -1 if unknown */
 
@@ -50,6 +69,10 @@ attrs *attrs_new(void);                        /* caller frees with attrs_free *
    allocation per value dominates. Same API; only code that assigns aval.data or attr.vals
    directly must not be given a pooled set. attrs_clone of it is an ordinary set. */
 attrs *attrs_new_pooled(void);
+/* Makes an empty ordinary set pooled (as attrs_new_pooled), for a set its creator hands to code
+   that fills it attribute by attribute. Returns false and changes nothing if s has attributes
+   or is pooled already. */
+bool attrs_use_pool(attrs *s);
 void attrs_free(attrs *s);                     /* accepts NULL */
 void attrs_clear(attrs *s);                    /* removes all attributes, keeps s */
 attrs *attrs_clone(const attrs *s);            /* deep copy; caller frees */
@@ -69,6 +92,9 @@ bool attrs_remove(attrs *s, const char *name);
 /* Appends a copy of data[0..len) to a's values. */
 void attr_add(attr *a, const void *data, size_t len);
 void attr_add_str(attr *a, const char *s);
+/* Appends data (len bytes, NUL-terminated, from malloc) taking ownership of it: no copy unless a
+   is pooled (then it is copied into the pool and freed). */
+void attr_add_owned(attr *a, char *data, size_t len);
 /* Adds only if no equal value is present (equality per attr_value_equal). Returns true if added. */
 bool attr_add_unique(attr *a, const void *data, size_t len);
 /* Removes the first equal value; returns true if found. */
@@ -85,7 +111,8 @@ bool attr_equal(const attr *x, const attr *y);
 bool attrs_equal(const attrs *x, const attrs *y);
 
 /* Compact binary encoding for the database (engine-neutral, versioned by a first byte).
- * attrs_decode returns a new set the caller frees, or NULL with e filled on bad input. */
+ * attrs_decode returns a new set the caller frees, or NULL with e filled on bad input; the set
+ * is pooled (see attrs_new_pooled: its names and values are one allocation), unless empty. */
 void attrs_encode(const attrs *s, buf *out);
 attrs *attrs_decode(const void *data, size_t len, err *e);
 

@@ -409,6 +409,98 @@ static void test_pooled_set(void **state)
     buf_free(&bo);
 }
 
+static int sign(int v) { return (v > 0) - (v < 0); }
+
+/* attr_name_cmp orders exactly like strcasecmp in the C locale, which sets and stored
+   encodings were sorted with: ASCII letters fold, every other byte (punctuation between the
+   cases, digits, UTF-8 bytes) compares as itself, unsigned. */
+static void test_name_cmp_matches_strcasecmp(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"", "a", "A", "b", "Z", "z", "_", "[", "`", "{", "@", "0", "9",
+                                        "cn", "CN", "cN", "cn2", "c_n", "c[n", "mail", "mailNickname", "MAILNICK",
+                                        "\xc3\xa9", "\xc3\x89", "\xff", "a\x80", "a\x7f", "userPrincipalName"};
+    size_t n = sizeof names / sizeof names[0];
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            assert_int_equal(sign(attr_name_cmp(names[i], names[j])), sign(strcasecmp(names[i], names[j])));
+            assert_int_equal(attr_name_eq(names[i], names[j]), strcasecmp(names[i], names[j]) == 0);
+        }
+}
+
+/* attr_add_owned adopts malloc'd values (ordinary set) or copies and frees them (pooled);
+   attrs_use_pool turns only an empty ordinary set into a pooled one. */
+static void test_add_owned_and_use_pool(void **state)
+{
+    (void)state;
+    attrs *o = attrs_new(), *p = attrs_new();
+    assert_true(attrs_use_pool(p));
+    assert_false(attrs_use_pool(p));
+    attrs_set_str(o, "cn", "x");
+    assert_false(attrs_use_pool(o));
+    assert_null(o->pool);
+    for (int round = 0; round < 2; round++) {
+        attr *a = attrs_get_or_add(round ? p : o, "member", AT_STRING);
+        for (int i = 0; i < 20; i++) {
+            char v[16];
+            int len = snprintf(v, sizeof v, "v%d", i);
+            char *owned = xstrdup(v);
+            attr_add_owned(a, owned, (size_t)len);
+            if (!round) assert_ptr_equal(a->vals[a->nvals - 1].data, owned);
+        }
+        assert_int_equal(a->nvals, 20);
+        assert_string_equal(a->vals[19].data, "v19");
+        assert_true(attr_remove_value(a, "V3", 2));
+    }
+    assert_true(attr_equal(attrs_get(o, "member"), attrs_get(p, "member")));
+    attrs_free(o);
+    attrs_free(p);
+}
+
+/* A decoded set is pooled in one piece yet fully editable, and re-encodes identically. */
+static void test_decoded_set_is_pooled_and_editable(void **state)
+{
+    (void)state;
+    attrs *s = attrs_new();
+    attrs_set_str(s, "cn", "Ada");
+    attr *m = attrs_put(s, "member", AT_REFERENCE);
+    for (int i = 0; i < 40; i++) {
+        char v[32];
+        snprintf(v, sizeof v, "uid=u%d,dc=test", i);
+        attr_add_str(m, v);
+    }
+    attrs_put(s, "empty", AT_STRING);  /* skipped by the encoding */
+    buf b = BUF_INIT, b2 = BUF_INIT;
+    attrs_encode(s, &b);
+    err e = {0};
+    attrs *d = attrs_decode(b.data, b.len, &e);
+    assert_non_null(d);
+    assert_non_null(d->pool);
+    assert_int_equal(d->n, 2);
+    assert_true(attrs_equal(d, s));
+    attrs_encode(d, &b2);
+    assert_int_equal(b.len, b2.len);
+    assert_memory_equal(b.data, b2.data, b.len);
+    /* edits after decoding: values and attributes added, replaced and removed */
+    attr_add_str(attrs_get(d, "member"), "uid=new,dc=test");
+    attr_add_str(attrs_get(s, "member"), "uid=new,dc=test");
+    attrs_set_str(d, "cn", "Ada Lovelace");
+    attrs_set_str(s, "cn", "Ada Lovelace");
+    attrs_set_str(d, "mail", "ada@test");
+    attrs_set_str(s, "mail", "ada@test");
+    assert_true(attr_remove_value(attrs_get(d, "member"), "UID=U0,DC=TEST", 14));
+    assert_true(attr_remove_value(attrs_get(s, "member"), "UID=U0,DC=TEST", 14));
+    assert_true(attrs_equal(d, s));
+    attrs *c = attrs_clone(d);
+    assert_null(c->pool);
+    attrs_free(d);
+    assert_true(attrs_equal(c, s));
+    attrs_free(c);
+    attrs_free(s);
+    buf_free(&b);
+    buf_free(&b2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -421,6 +513,9 @@ int main(void)
         cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_type_names),
         cmocka_unit_test(test_pooled_set),
+        cmocka_unit_test(test_name_cmp_matches_strcasecmp),
+        cmocka_unit_test(test_add_owned_and_use_pool),
+        cmocka_unit_test(test_decoded_set_is_pooled_and_editable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,7 +16,7 @@ enum { P_NULL, P_INT, P_TEXT, P_BLOB };
 typedef struct aparam {
     int type;
     int64_t i;
-    void *p;     /* owned copy (text NUL-terminated) */
+    size_t off;  /* text and blobs: a copy at this offset of the batch's arena (text NUL-terminated) */
     size_t len;
 } aparam;
 
@@ -24,16 +24,21 @@ typedef struct aop {
     const char *sql;          /* NULL: a read of objects */
     int n;
     aparam v[AOP_MAX_PARAMS];
-    int64_t *ids;             /* read: owned copy */
+    size_t ids_off;           /* read: the ids, copied into the batch's arena */
     size_t nids;
     cs_object **out;          /* read: the caller's array */
     void (*free_fn)(void *);  /* a release: free_fn(free_arg) */
     void *free_arg;
 } aop;
 
+/* A batch and every byte its operations carry: allocated by the caller's thread, freed by the writer
+   in one go (freeing many small blocks of another thread's heap made both threads wait for
+   malloc's locks). */
 typedef struct abatch {
     aop *ops;
     size_t n;
+    char *arena;
+    size_t used, cap;
     struct abatch *next;
 } abatch;
 
@@ -57,21 +62,34 @@ bool store_async_active(const store *s)
     return s->async && !tl_writer;
 }
 
-static void aop_clear(aop *op)
-{
-    if (op->free_fn) op->free_fn(op->free_arg);
-    for (int i = 0; i < op->n; i++) free(op->v[i].p);
-    free(op->ids);
-}
-
 static void batch_free(abatch *b)
 {
-    for (size_t i = 0; b && i < b->n; i++) aop_clear(&b->ops[i]);
-    if (b) free(b->ops);
+    for (size_t i = 0; b && i < b->n; i++)
+        if (b->ops[i].free_fn) b->ops[i].free_fn(b->ops[i].free_arg);
+    if (b) {
+        free(b->ops);
+        free(b->arena);
+    }
     free(b);
 }
 
-static int run_sql(store *s, aop *op, err *e)
+/* Copies len bytes (plus a NUL) into b's arena; returns their offset. */
+static size_t arena_put(abatch *b, const void *data, size_t len)
+{
+    if (b->used + len + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 65536;
+        while (cap < b->used + len + 1) cap *= 2;
+        b->arena = xrealloc(b->arena, cap);
+        b->cap = cap;
+    }
+    size_t off = b->used;
+    if (len) memcpy(b->arena + off, data, len);
+    b->arena[off + len] = '\0';
+    b->used += len + 1;
+    return off;
+}
+
+static int run_sql(store *s, const abatch *b, aop *op, err *e)
 {
     db_stmt *st;
     int rc = store_stmt(s, op->sql, &st, e);
@@ -79,19 +97,22 @@ static int run_sql(store *s, aop *op, err *e)
         const aparam *p = &op->v[i];
         if (p->type == P_NULL) s->drv->bind_null(st, i + 1);
         else if (p->type == P_INT) s->drv->bind_int64(st, i + 1, p->i);
-        else if (p->type == P_TEXT) s->drv->bind_text(st, i + 1, p->p, p->len);
-        else s->drv->bind_blob(st, i + 1, p->p ? p->p : "", p->len);
+        else if (p->type == P_TEXT) s->drv->bind_text(st, i + 1, b->arena + p->off, p->len);
+        else s->drv->bind_blob(st, i + 1, b->arena + p->off, p->len);
     }
     if (rc == 0) rc = store_stmt_exec(s, st, e);
     return rc;
 }
 
-static int run_read(store *s, aop *op, err *e)
+static int run_read(store *s, const abatch *b, aop *op, err *e)
 {
     int rc = 0;
+    const int64_t *ids = (const int64_t *)(void *)(b->arena + op->ids_off);
     for (size_t i = 0; i < op->nids; i++) op->out[i] = NULL;
     for (size_t i = 0; rc == 0 && i < op->nids; i++) {
-        rc = store_cs_get_by_id(s, op->ids[i], &op->out[i], e);
+        int64_t id;
+        memcpy(&id, ids + i, sizeof id);   /* the arena gives no alignment */
+        rc = store_cs_get_by_id(s, id, &op->out[i], e);
         if (rc == ERR_NOTFOUND) rc = 0, err_clear(e), op->out[i] = NULL;   /* gone meanwhile */
     }
     return rc;
@@ -119,7 +140,7 @@ static void *writer(void *arg)
             if (b->ops[i].free_fn) continue;   /* released with the batch */
             if (!b->ops[i].sql) reads++;
             if (failed || rc) continue;   /* after a failure nothing more is written */
-            rc = b->ops[i].sql ? run_sql(s, &b->ops[i], &e) : run_read(s, &b->ops[i], &e);
+            rc = b->ops[i].sql ? run_sql(s, b, &b->ops[i], &e) : run_read(s, b, &b->ops[i], &e);
         }
         batch_free(b);
         pthread_mutex_lock(&a->mu);
@@ -208,8 +229,7 @@ void store_aop_text(store *s, const char *v)
     }
     aparam *p = param(s, P_TEXT);
     p->len = strlen(v);
-    p->p = xmalloc(p->len + 1);
-    memcpy(p->p, v, p->len + 1);
+    p->off = arena_put(s->async->filling, v, p->len);
 }
 
 void store_aop_blob(store *s, const void *v, size_t len)
@@ -220,19 +240,13 @@ void store_aop_blob(store *s, const void *v, size_t len)
     }
     aparam *p = param(s, P_BLOB);
     p->len = len;
-    p->p = xmalloc(len ? len : 1);
-    if (len) memcpy(p->p, v, len);
+    p->off = arena_put(s->async->filling, v, len);
 }
 
 void store_aop_blob_take(store *s, void *v, size_t len)
 {
-    if (!v) {
-        param(s, P_NULL);
-        return;
-    }
-    aparam *p = param(s, P_BLOB);
-    p->len = len;
-    p->p = v;
+    store_aop_blob(s, v, len);
+    free(v);   /* by the thread that allocated it */
 }
 
 int store_aop_end(store *s, err *e)
@@ -294,8 +308,7 @@ int store_async_read(store *s, const int64_t *ids, size_t n, cs_object **out, ui
     store_async *a = s->async;
     if (!a) return err_set(e, ERR_FAIL, "store_async_read needs asynchronous writes on");
     aop *op = next_op(s);
-    op->ids = xmalloc((n ? n : 1) * sizeof *op->ids);
-    memcpy(op->ids, ids, n * sizeof *ids);
+    op->ids_off = arena_put(s->async->filling, ids, n * sizeof *ids);
     op->nids = n;
     op->out = out;
     *ticket = ++a->reads_queued;

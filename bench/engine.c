@@ -4,7 +4,8 @@
  * and reports peak RSS.  usage: engine [N] [--keep] [--resync] [--full-only] [--phases]   (N default 100000; --keep leaves the
  * database; --resync then deletes N/1000 users as an import would and times a second full sync, with
  * every object already joined; --full-only stops after the full sync, for profiling it;
- * --phases prints the engine's phase timings: its debug log) */
+ * --phases prints the engine's phase timings: its debug log; IDSYNC_BENCH_URL (and IDSYNC_BENCH_PASSWORD)
+ * names another, empty database, e.g. PostgreSQL) */
 #include "engine/engine.h"
 #include "engine/engine_config.h"
 #include "engine/engine_server.h"
@@ -185,10 +186,12 @@ int main(int argc, char **argv)
         perror("mkdtemp");
         return 1;
     }
-    char *url = xasprintf("sqlite:%s/sync.db", dir);
+    /* IDSYNC_BENCH_URL: another database (an empty PostgreSQL one; password in IDSYNC_BENCH_PASSWORD) */
+    const char *other = getenv("IDSYNC_BENCH_URL");
+    char *url = other ? xstrdup(other) : xasprintf("sqlite:%s/sync.db", dir);
     err e = {0};
     store *st = NULL;
-    if (store_create(url, NULL, &st, &e)) die("creating the database", &e);
+    if (store_create(url, getenv("IDSYNC_BENCH_PASSWORD"), &st, &e)) die("creating the database", &e);
     if (engine_db_init_meta(st, SERVER_ID, &e)) die("initialising the database", &e);
     int64_t ad = add_connector(st, "ad", "ad", "ldap://127.0.0.1:1", "[\"" BASE "\"]");
     add_connector(st, "scim", "scim", "https://127.0.0.1:1/scim/v2", "[]");

@@ -156,8 +156,8 @@ static int outbound_target(sync_ctx *x, const mv_object *mv, int64_t m, const st
             resolve_outbound_refs(x, t, &res.c[i].value, &unresolved);
     attrs *desired = attrs_new(), *managed = attrs_new();
     flow_resolve(&res, existing ? existing->attrs : NULL, desired, NULL, managed);
+    x->st->flows += (long long)res.n;   /* before the clear, which zeroes the count */
     flow_result_clear(&res);
-    x->st->flows += (long long)res.n;
     /* owned copy: "dn" is removed from desired below, which frees the attribute's values */
     char *want_dn = attrs_get_str(desired, "dn") ? xstrdup(attrs_get_str(desired, "dn")) : NULL;
     cs_object *o = existing;

@@ -106,12 +106,13 @@ static int sync_join_flush(sync_ctx *x, err *e)
     return rc;
 }
 
-/* Writes the join-index rows of attribute a for MV object id: kept in memory when a is deferred,
-   else added (a new object has no rows to replace) or replaced in the store. */
-static int index_write(sync_ctx *x, int64_t id, bool insert, const char *a, const attr *now, err *e)
+/* Writes the join-index rows of attribute a for MV object id (was: the values indexed so far, now:
+   the new ones, NULL for none): kept in memory when a is deferred, else added (a new object has no
+   rows to replace) or replaced in the store. */
+static int index_write(sync_ctx *x, int64_t id, bool insert, const char *a, const attr *was, const attr *now, err *e)
 {
     if (!join_mem_covers(x->join_mem, a))
-        return insert ? store_mv_index_add(x->en->st, id, a, now, e) : store_mv_index_set(x->en->st, id, a, now, e);
+        return insert ? store_mv_index_add(x->en->st, id, a, now, e) : store_mv_index_set(x->en->st, id, a, was, now, e);
     int rc = join_mem_mark(x->join_mem, x->en->st, e);
     if (rc == 0) join_mem_set(x->join_mem, id, a, now);
     return rc;
@@ -164,6 +165,21 @@ static void ref_union_free(attr *u)
     for (size_t i = 0; u && i < u->nvals; i++) free(u->vals[i].data);
     if (u) free(u->vals);
     free(u);
+}
+
+/* Removes every join-index row of mv (about to be deleted): those of its indexed attributes and its
+   reverse-reference rows. */
+static int index_remove(sync_ctx *x, const mv_object *mv, err *e)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < x->nindexed; i++) {
+        const attr *was = attrs_get(mv->attrs, x->indexed[i]);
+        if (was && was->nvals) rc = index_write(x, mv->id, false, x->indexed[i], was, NULL, e);
+    }
+    attr *ru = rc == 0 ? ref_union(mv->attrs) : NULL;
+    if (ru && ru->nvals) rc = index_write(x, mv->id, false, MV_REF_INDEX, ru, NULL, e);
+    ref_union_free(ru);
+    return rc;
 }
 
 void sync_ctx_clear(sync_ctx *x)
@@ -422,11 +438,11 @@ static int save_mv(sync_ctx *x, mv_object *mv, attrs *next, attrs *lineage, bool
             const attr *was = attrs_get(old, x->indexed[i]), *now = attrs_get(mv->attrs, x->indexed[i]);
             if ((!was || !was->nvals) && (!now || !now->nvals)) continue;
             if (was && now && attr_equal(was, now)) continue;
-            rc = index_write(x, mv->id, insert, x->indexed[i], now, e);
+            rc = index_write(x, mv->id, insert, x->indexed[i], was, now, e);
         }
         if (rc == 0) {
             attr *ru_old = ref_union(old), *ru_new = ref_union(mv->attrs);
-            if (!attr_equal(ru_old, ru_new)) rc = index_write(x, mv->id, insert, MV_REF_INDEX, ru_new, e);
+            if (!attr_equal(ru_old, ru_new)) rc = index_write(x, mv->id, insert, MV_REF_INDEX, ru_old, ru_new, e);
             ref_union_free(ru_old);
             ref_union_free(ru_new);
         }
@@ -457,6 +473,7 @@ static int recompute_from(sync_ctx *x, mv_object *mv, int64_t insert_as, cs_obje
         /* Object deletion rule: no connector contributes any more. Objects that point to it
            (group members, managers) are recomputed after this pass, so no dead reference stays. */
         rc = sync_queue_referrers(x, mv->id, &x->retry, e);
+        if (rc == 0) rc = index_remove(x, mv, e);   /* the index is keyed by value: its values find its rows */
         if (rc == 0) rc = store_mv_delete(x->en->st, mv->id, e);
         if (rc == 0 && x->join_mem) join_mem_drop(x->join_mem, mv->id);
         x->st->mv_deletes++;

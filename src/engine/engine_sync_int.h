@@ -35,7 +35,7 @@ typedef struct sync_ctx {
 /* The reverse-reference index: every MV object's reference values (MV ids) are kept in the
    join index under this attribute name, so the objects that point to an MV object can be found
    when it is deleted or its target object is replaced. */
-#define MV_REF_INDEX "~ref"
+#define MV_REF_INDEX STORE_MV_REF_INDEX
 /* Appends the MV objects that reference m to into (each at most once per run). */
 int sync_queue_referrers(sync_ctx *x, int64_t m, idset *into, err *e);
 

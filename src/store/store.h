@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 typedef struct store store;
 
@@ -181,6 +181,8 @@ int store_mv_get(store *s, int64_t id, mv_object **out, err *e);
    that use only the type and attributes (outbound flows). */
 int store_mv_get_attrs(store *s, int64_t id, mv_object **out, err *e);
 int store_mv_save(store *s, mv_object *o, err *e);        /* insert when id == 0 */
+/* Deletes MV object id. Its join-index rows are the caller's to remove first (store_mv_index_set
+   with no values): the index is keyed by value. */
 int store_mv_delete(store *s, int64_t id, err *e);
 /* Ids chosen by the caller (a sync planning its projections): *out = the id an insert by
    store_mv_save would take now (largest id + 1); store_mv_insert_as inserts o with its id
@@ -210,10 +212,16 @@ int store_mv_ids_chosen(store *s, err *e);
 int store_mv_each(store *s, int (*fn)(void *ctx, mv_object *o, err *e), void *ctx, err *e);
 /* Every metaverse object id, ascending. *ids is a new array the caller frees (NULL when *n is 0). */
 int store_mv_ids(store *s, int64_t **ids, size_t *n, err *e);
-/* Join index: replace the indexed values of one MV object for one attribute. */
-int store_mv_index_set(store *s, int64_t mv_id, const char *attr_name, const attr *values, err *e);
+/* The join index is keyed by (attr, index form of the value, mv_id) only (schema version 2): an MV
+   object's rows are found from its values, never by its id. Reference values are also indexed under
+   STORE_MV_REF_INDEX, as the engine's reverse-reference index. */
+#define STORE_MV_REF_INDEX "~ref"
+/* Join index: replace the indexed values of one MV object for one attribute: was (NULL: none) are
+   the values indexed now (the attribute as the object held it when they were written), values the
+   new ones. Only the rows that change are written. */
+int store_mv_index_set(store *s, int64_t mv_id, const char *attr_name, const attr *was, const attr *values, err *e);
 /* Join index: add the values of an MV object that has no index rows for attr_name yet (one just
-   inserted: index rows cannot outlive their MV object, the foreign key cascades). */
+   inserted). */
 int store_mv_index_add(store *s, int64_t mv_id, const char *attr_name, const attr *values, err *e);
 /* Whether the join index holds any value of attr. */
 int store_mv_index_any(store *s, const char *attr_name, bool *out, err *e);
@@ -227,13 +235,11 @@ typedef struct store_index_row {
     int64_t mv_id;
 } store_index_row;
 int store_mv_index_bulk(store *s, const store_index_row *rows, size_t n, err *e);
-/* Join index, bulk load: opens a transaction (none may be open) for store_mv_index_bulk. On SQLite,
-   foreign keys are not checked until store_mv_index_bulk_end: each check is a seek on a random
-   mv_objects page, most of a sorted bulk load's time. The caller guarantees that every row's MV
-   object exists. The index on mv_id is dropped and built again by store_mv_index_bulk_end. */
+/* Join index, bulk load: opens a transaction (none may be open) for store_mv_index_bulk. On a
+   database still at schema version 1 (an index on mv_id and a foreign key), SQLite's foreign-key
+   checks are off until store_mv_index_bulk_end and the mv_id index is built again there. */
 int store_mv_index_bulk_begin(store *s, err *e);
-/* Commits (rc == 0) or rolls back the bulk-load transaction and checks foreign keys again.
-   Returns rc, or the commit's error. */
+/* Commits (rc == 0) or rolls back the bulk-load transaction. Returns rc, or the commit's error. */
 int store_mv_index_bulk_end(store *s, int rc, err *e);
 /* Join index: removes every row of attr_name. */
 int store_mv_index_clear(store *s, const char *attr_name, err *e);

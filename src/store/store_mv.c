@@ -63,10 +63,6 @@ static const char SQL_INSERT_RETURNING[] = MV_INSERT " RETURNING id";
 static const char SQL_UPDATE[] =
     "UPDATE mv_objects SET object_type = ?, attrs = ?, lineage = ?, updated_at = ? WHERE id = ?";
 static const char SQL_DELETE[] = "DELETE FROM mv_objects WHERE id = ?";
-static const char SQL_IDX_DEL_ALL[] = "DELETE FROM mv_index WHERE mv_id = ?";
-/* "attr || ''" keeps SQLite's planner (no statistics) off the (attr, value, mv_id) key, which would
-   scan every entry of the attribute; the mv_id index finds the object's few rows. */
-static const char SQL_IDX_VALUES[] = "SELECT value FROM mv_index WHERE mv_id = ? AND attr || '' = ?";
 static const char SQL_IDX_DEL_ONE[] = "DELETE FROM mv_index WHERE attr = ? AND value = ? AND mv_id = ?";
 static const char SQL_IDX_ADD[] =
     "INSERT INTO mv_index(attr, value, mv_id) VALUES (?,?,?) ON CONFLICT (attr, value, mv_id) DO NOTHING";
@@ -127,12 +123,7 @@ int store_mv_save(store *s, mv_object *o, err *e)
 int store_mv_delete(store *s, int64_t id, err *e)
 {
     db_stmt *st;
-    int rc = store_stmt(s, SQL_IDX_DEL_ALL, &st, e);
-    if (rc) return rc;
-    SB_INT(s, st, 1, id);
-    rc = store_stmt_exec(s, st, e);
-    if (rc) return rc;
-    rc = store_stmt(s, SQL_DELETE, &st, e);
+    int rc = store_stmt(s, SQL_DELETE, &st, e);
     if (rc) return rc;
     SB_INT(s, st, 1, id);
     return store_stmt_exec(s, st, e);
@@ -198,28 +189,14 @@ int store_mv_index_add(store *s, int64_t mv_id, const char *attr_name, const att
 /* Only the rows that change are written: the index's key is random (hex GUIDs, referenced ids), so
    every row deleted and inserted again is a write to a random page; a forward-reference retry
    typically adds values to an attribute and keeps the rest. */
-int store_mv_index_set(store *s, int64_t mv_id, const char *attr_name, const attr *values, err *e)
+int store_mv_index_set(store *s, int64_t mv_id, const char *attr_name, const attr *old, const attr *values, err *e)
 {
     db_stmt *st;
-    size_t nnew = values ? values->nvals : 0, nold = 0, cap = 0;
-    char **now = nnew ? xcalloc(nnew, sizeof(char *)) : NULL, **was = NULL;
+    int rc = 0;
+    size_t nnew = values ? values->nvals : 0, nold = old ? old->nvals : 0;
+    char **now = nnew ? xcalloc(nnew, sizeof(char *)) : NULL, **was = nold ? xcalloc(nold, sizeof(char *)) : NULL;
     for (size_t i = 0; i < nnew; i++) now[i] = index_form(values, i);
-    int rc = store_stmt(s, SQL_IDX_VALUES, &st, e);
-    if (rc == 0) {
-        SB_INT(s, st, 1, mv_id);
-        SB_TEXT(s, st, 2, attr_name);
-        while ((rc = s->drv->step(st, e)) == DB_ROW) {
-            const char *v = SC_TEXT(s, st, 0);
-            if (!v) continue;
-            if (nold == cap) {
-                cap = cap ? cap * 2 : 8;
-                was = xrealloc(was, cap * sizeof(char *));
-            }
-            was[nold++] = xstrdup(v);
-        }
-        store_stmt_done(s, st);
-        if (rc == DB_DONE) rc = 0;
-    }
+    for (size_t i = 0; i < nold; i++) was[i] = index_form(old, i);
     /* a merge of the two sorted lists: large groups have thousands of values */
     if (nnew) qsort(now, nnew, sizeof(char *), cmp_str);
     if (nold) qsort(was, nold, sizeof(char *), cmp_str);
@@ -330,9 +307,18 @@ static bool is_sqlite(const store *s)
     return strcmp(s->drv->engine, "sqlite") == 0;
 }
 
+/* Schema version 1 has an index on mv_id and a foreign key on mv_index (version 2 has neither). */
+static bool index_v1(store *s)
+{
+    int v = STORE_SCHEMA_VERSION;
+    err e = {0};
+    return store_schema_version(s, &v, &e) == 0 && v < 2;
+}
+
 int store_mv_index_bulk_begin(store *s, err *e)
 {
     if (store_in_tx(s)) return err_set(e, ERR_FAIL, "internal: a join-index bulk load needs its own transaction");
+    if (!index_v1(s)) return store_begin(s, e);
     /* a no-op inside a transaction, hence before it */
     int rc = is_sqlite(s) ? s->drv->exec(s->d, "PRAGMA foreign_keys=OFF", e) : 0;
     bool began = false;
@@ -351,6 +337,11 @@ int store_mv_index_bulk_begin(store *s, err *e)
 
 int store_mv_index_bulk_end(store *s, int rc, err *e)
 {
+    if (!index_v1(s)) {
+        if (rc == 0) return store_commit(s, e);
+        store_rollback(s);
+        return rc;
+    }
     if (rc == 0) rc = s->drv->exec(s->d, "CREATE INDEX mv_index_mv ON mv_index(mv_id)", e);
     if (rc == 0) rc = store_commit(s, e);
     else store_rollback(s);

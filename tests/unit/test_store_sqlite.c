@@ -1,6 +1,8 @@
 /* Store over SQLite: create, round trip of every table through the store API, and refusal of
  * files that are not idsync databases, of newer schemas, and of creating over existing data. */
 #include "store/store.h"
+#include "store/store_driver.h"
+#include "store/store_migrations.h"
 #include "util/util_alloc.h"
 #include "util/util_buf.h"
 #include <stdarg.h>
@@ -495,9 +497,9 @@ static void test_metaverse(void **state)
     assert_int_equal(store_mv_save(s, &a, &e), 0);
     assert_int_equal(store_mv_save(s, &b, &e), 0);
     assert_true(a.id > 0 && b.id > a.id);
-    assert_int_equal(store_mv_index_set(s, a.id, "mail", attrs_get(a.attrs, "mail"), &e), 0);
-    assert_int_equal(store_mv_index_set(s, b.id, "mail", attrs_get(b.attrs, "mail"), &e), 0);
-    assert_int_equal(store_mv_index_set(s, a.id, "employeeID", attrs_get(a.attrs, "employeeID"), &e), 0);
+    assert_int_equal(store_mv_index_set(s, a.id, "mail", NULL, attrs_get(a.attrs, "mail"), &e), 0);
+    assert_int_equal(store_mv_index_set(s, b.id, "mail", NULL, attrs_get(b.attrs, "mail"), &e), 0);
+    assert_int_equal(store_mv_index_set(s, a.id, "employeeID", NULL, attrs_get(a.attrs, "employeeID"), &e), 0);
     s = reopen(s, "mv.db");
 
     mv_object *g = NULL;
@@ -523,16 +525,19 @@ static void test_metaverse(void **state)
     /* two objects with the same value: both found, capped at max */
     attr *dupv = attrs_put(b.attrs, "altMail", AT_STRING);
     attr_add_str(dupv, "shared@example.test");
-    assert_int_equal(store_mv_index_set(s, b.id, "altMail", dupv, &e), 0);
-    assert_int_equal(store_mv_index_set(s, a.id, "altMail", dupv, &e), 0);
+    assert_int_equal(store_mv_index_set(s, b.id, "altMail", NULL, dupv, &e), 0);
+    assert_int_equal(store_mv_index_set(s, a.id, "altMail", NULL, dupv, &e), 0);
     assert_int_equal(store_mv_index_find(s, "altMail", "SHARED@example.test", ids, 4, &n, &e), 0);
     assert_int_equal(n, 2);
     assert_int_equal(store_mv_index_find(s, "altMail", "shared@example.test", ids, 1, &n, &e), 0);
     assert_int_equal(n, 1);
-    /* replacing the indexed values drops the old ones */
+    /* replacing the indexed values drops the old ones (given: the index is keyed by value) */
+    attrs *before = attrs_new();
+    attr *ov = attrs_put(before, "mail", AT_STRING);
+    attr_add_str(ov, "Ada@Example.Test");
     attr *nv = attrs_put(a.attrs, "mail", AT_STRING);
     attr_add_str(nv, "ada.lovelace@example.test");
-    assert_int_equal(store_mv_index_set(s, a.id, "mail", nv, &e), 0);
+    assert_int_equal(store_mv_index_set(s, a.id, "mail", ov, nv, &e), 0);
     assert_int_equal(store_mv_index_find(s, "mail", "ada@example.test", ids, 4, &n, &e), 0);
     assert_int_equal(n, 0);
     assert_int_equal(store_mv_index_find(s, "mail", "Ada.Lovelace@example.test", ids, 4, &n, &e), 0);
@@ -542,12 +547,12 @@ static void test_metaverse(void **state)
     attr_add_str(mv3, "X@a");
     attr_add_str(mv3, "y@a");
     attr_add_str(mv3, "Y@A");
-    assert_int_equal(store_mv_index_set(s, a.id, "proxy", mv3, &e), 0);
+    assert_int_equal(store_mv_index_set(s, a.id, "proxy", NULL, mv3, &e), 0);
     attr *mv4 = attrs_put(b.attrs, "proxy", AT_STRING);
     attr_add_str(mv4, "z@a");
     attr_add_str(mv4, "x@A");
     attr_add_str(mv4, "z@A");
-    assert_int_equal(store_mv_index_set(s, a.id, "proxy", mv4, &e), 0);
+    assert_int_equal(store_mv_index_set(s, a.id, "proxy", mv3, mv4, &e), 0);
     assert_int_equal(store_mv_index_find(s, "proxy", "x@a", ids, 4, &n, &e), 0);
     assert_int_equal(n, 1);
     assert_int_equal(store_mv_index_find(s, "proxy", "y@a", ids, 4, &n, &e), 0);
@@ -558,7 +563,7 @@ static void test_metaverse(void **state)
     /* other attributes of the object are untouched; no values clears the attribute */
     assert_int_equal(store_mv_index_find(s, "mail", "ada.lovelace@example.test", ids, 4, &n, &e), 0);
     assert_int_equal(n, 1);
-    assert_int_equal(store_mv_index_set(s, a.id, "proxy", NULL, &e), 0);
+    assert_int_equal(store_mv_index_set(s, a.id, "proxy", mv4, NULL, &e), 0);
     assert_int_equal(store_mv_index_find(s, "proxy", "x@a", ids, 4, &n, &e), 0);
     assert_int_equal(n, 0);
     attrs_remove(a.attrs, "proxy");
@@ -571,8 +576,12 @@ static void test_metaverse(void **state)
     struct mv_seen seen = {0};
     assert_int_equal(store_mv_each(s, collect_mv, &seen, &e), 0);
     assert_int_equal(seen.n, 2);
-    /* delete removes the index rows too */
+    /* deleting: the caller removes the object's index rows (found by its values), then the object */
+    assert_int_equal(store_mv_index_set(s, b.id, "altMail", attrs_get(b.attrs, "altMail"), NULL, &e), 0);
+    assert_int_equal(store_mv_index_set(s, b.id, "mail", attrs_get(b.attrs, "mail"), NULL, &e), 0);
     assert_int_equal(store_mv_delete(s, b.id, &e), 0);
+    assert_int_equal(store_mv_index_find(s, "mail", "bob@example.test", ids, 4, &n, &e), 0);
+    assert_int_equal(n, 0);
     assert_int_equal(store_mv_index_find(s, "altMail", "shared@example.test", ids, 4, &n, &e), 0);
     assert_int_equal(n, 1);
     assert_int_equal(ids[0], a.id);
@@ -581,6 +590,7 @@ static void test_metaverse(void **state)
     attrs_free(a.lineage);
     attrs_free(b.attrs);
     attrs_free(b.lineage);
+    attrs_free(before);
     store_close(s);
 }
 
@@ -802,9 +812,52 @@ static void test_create_on_existing(void **state)
     free(url);
 }
 
+/* A database at schema version 1 (join index with an mv_id index and a foreign key) migrates to
+   version 2 (keyed by value only): its rows stay, rows of missing MV objects go, lookups work. */
+static void test_join_index_migration(void **state)
+{
+    (void)state;
+    char *path = path_for("v1.db"), *url = url_for("v1.db");
+    db *d = NULL;
+    err e = {0};
+    assert_int_equal(db_driver_sqlite.open(path, NULL, true, &d, &e), 0);
+    const store_migration *v1 = NULL;
+    for (const store_migration *m = store_migrations; m->engine; m++)
+        if (strcmp(m->engine, "sqlite") == 0 && m->version == 1) v1 = m;
+    assert_non_null(v1);
+    assert_int_equal(db_driver_sqlite.exec(d, v1->sql, &e), 0);
+    assert_int_equal(db_driver_sqlite.exec(d,
+        "INSERT INTO meta(key, value) VALUES ('schema_version', '1');"
+        "INSERT INTO mv_objects(id, object_type, attrs, updated_at) VALUES (1, 'person', x'', 0), (2, 'group', x'', 0);"
+        "PRAGMA foreign_keys=OFF;"
+        "INSERT INTO mv_index(attr, value, mv_id) VALUES ('mail', 'ada@example.test', 1), ('~ref', '1', 2),"
+        " ('mail', 'gone@example.test', 99);", &e), 0);
+    db_driver_sqlite.close(d);
+    store *s = NULL;
+    assert_int_equal(store_open(url, NULL, &s, &e), 0);
+    int from = 0, to = 0;
+    assert_int_equal(store_migrate(s, &from, &to, &e), 0);
+    assert_int_equal(from, 1);
+    assert_int_equal(to, STORE_SCHEMA_VERSION);
+    int64_t ids[4];
+    size_t n = 0;
+    assert_int_equal(store_mv_index_find(s, "mail", "Ada@Example.Test", ids, 4, &n, &e), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(ids[0], 1);
+    assert_int_equal(store_mv_index_find(s, STORE_MV_REF_INDEX, "1", ids, 4, &n, &e), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(ids[0], 2);
+    assert_int_equal(store_mv_index_find(s, "mail", "gone@example.test", ids, 4, &n, &e), 0);
+    assert_int_equal(n, 0);   /* its MV object did not exist */
+    store_close(s);
+    free(path);
+    free(url);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_join_index_migration),
         cmocka_unit_test(test_create_and_meta),
         cmocka_unit_test(test_connectors_and_watermarks),
         cmocka_unit_test(test_rules),

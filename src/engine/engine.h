@@ -66,6 +66,9 @@ int engine_import(engine *en, const store_connector *sc, bool full, int64_t run_
    step longer than the lease's lifetime keeps the database owned; ERR_REFUSED (nothing
    committed) when another server has taken the database over meanwhile. */
 int engine_commit(engine *en, err *e);
+/* engine_commit, then a new transaction; with the store's asynchronous writes on and no heartbeat
+   due, the store's writer thread does both while the caller goes on (store_commit_begin). */
+int engine_commit_next(engine *en, err *e);
 int engine_sync(engine *en, const store_connector *sc, bool full, int64_t run_id, engine_stats *st, err *e);
 int engine_export(engine *en, const store_connector *sc, int64_t run_id, engine_stats *st, err *e);
 /* Re-evaluates outbound rules for metaverse objects whose target objects wait for a reference

@@ -117,6 +117,15 @@ bool engine_staging_on(store *s)
     return v != 0;
 }
 
+int engine_commit_next(engine *en, err *e)
+{
+    if (en->server_id && store_now() - en->lease_at >= LEASE_TTL_SECONDS / 4) {
+        int rc = engine_commit(en, e);   /* the heartbeat goes into the transaction it commits */
+        return rc ? rc : store_begin(en->st, e);
+    }
+    return store_commit_begin(en->st, e);
+}
+
 int engine_commit(engine *en, err *e)
 {
     int64_t now = store_now();

@@ -820,8 +820,7 @@ static int pass_object(sync_ctx *x, const store_connector *sc, cs_object *o, siz
     progress_tick(pr, (size_t)x->st->seen);
     if (rc == 0 && (i + 1) % SYNC_COMMIT_EVERY == 0) {
         if (x->plan) rc = store_mv_ids_chosen(en->st, e);
-        if (rc == 0) rc = engine_commit(en, e);
-        if (rc == 0) rc = store_begin(en->st, e);
+        if (rc == 0) rc = engine_commit_next(en, e);   /* asynchronous writes: the writer commits */
         if (rc == 0 && en->stop && *en->stop) rc = err_set(e, ERR_RETRY, "stopped by a signal; the sync resumes next time");
     }
     return rc;

@@ -204,6 +204,10 @@ int store_async_read_wait(store *s, uint64_t ticket, err *e);
 /* Frees arg with free_fn on the writer thread (at once when writes are synchronous): memory the
    writer allocated, such as objects it read, is best returned by the thread that took it. */
 void store_async_release(store *s, void (*free_fn)(void *), void *arg);
+/* Commits the open (outermost) transaction and begins the next one; with asynchronous writes the
+   writer thread does both after what is queued, and the caller goes on (a failure surfaces as a
+   queued write's does). */
+int store_commit_begin(store *s, err *e);
 /* Waits until every queued write has executed (no-op when writes are synchronous); returns the
    first failed one's error. */
 int store_sync(store *s, err *e);

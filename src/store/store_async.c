@@ -29,6 +29,7 @@ typedef struct aop {
     cs_object **out;          /* read: the caller's array */
     void (*free_fn)(void *);  /* a release: free_fn(free_arg) */
     void *free_arg;
+    bool commit_begin;        /* commit the open transaction and begin the next */
 } aop;
 
 /* A batch and every byte its operations carry: allocated by the caller's thread, freed by the writer
@@ -137,10 +138,16 @@ static void *writer(void *arg)
         int rc = 0;
         uint64_t reads = 0;
         for (size_t i = 0; i < b->n; i++) {
-            if (b->ops[i].free_fn) continue;   /* released with the batch */
-            if (!b->ops[i].sql) reads++;
+            aop *op = &b->ops[i];
+            if (op->free_fn) continue;   /* released with the batch */
+            if (!op->sql && !op->commit_begin) reads++;
             if (failed || rc) continue;   /* after a failure nothing more is written */
-            rc = b->ops[i].sql ? run_sql(s, b, &b->ops[i], &e) : run_read(s, b, &b->ops[i], &e);
+            if (op->commit_begin) {
+                rc = s->drv->commit(s->d, &e);
+                if (rc == 0) rc = s->drv->begin(s->d, &e);
+            } else {
+                rc = op->sql ? run_sql(s, b, op, &e) : run_read(s, b, op, &e);
+            }
         }
         batch_free(b);
         pthread_mutex_lock(&a->mu);
@@ -301,6 +308,17 @@ void store_async_release(store *s, void (*free_fn)(void *), void *arg)
     op->free_fn = free_fn;
     op->free_arg = arg;
     if (s->async->filling->n >= BATCH_OPS) hand_over(s->async);
+}
+
+int store_commit_begin(store *s, err *e)
+{
+    if (!store_async_active(s) || s->tx_depth != 1) {
+        int rc = store_commit(s, e);
+        return rc ? rc : store_begin(s, e);
+    }
+    next_op(s)->commit_begin = true;
+    hand_over(s->async);   /* the writer commits while the caller goes on */
+    return failure(s->async, e);
 }
 
 int store_async_read(store *s, const int64_t *ids, size_t n, cs_object **out, uint64_t *ticket, err *e)

@@ -131,11 +131,32 @@ static void test_failure_surfaces(void **state)
     assert_int_equal(n, 0);
 }
 
+/* store_commit_begin on the writer: what was queued before it is committed, what comes after is in
+   the next transaction (a rollback takes only that). */
+static void test_commit_begin(void **state)
+{
+    fixture *f = *state;
+    err e = {0};
+    assert_int_equal(store_begin(f->s, &e), 0);
+    assert_int_equal(store_async_begin(f->s, &e), 0);
+    assert_int_equal(queue_cs(f, "kept1", &e), 0);
+    assert_int_equal(queue_cs(f, "kept2", &e), 0);
+    assert_int_equal(store_commit_begin(f->s, &e), 0);
+    assert_int_equal(queue_cs(f, "dropped", &e), 0);
+    assert_int_equal(store_async_end(f->s, &e), 0);
+    assert_true(store_in_tx(f->s));
+    store_rollback(f->s);
+    int64_t n = -1;
+    assert_int_equal(store_cs_count(f->s, f->conn, STORE_CS_ALL, &n, &e), 0);
+    assert_int_equal(n, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_order_and_visibility, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failure_surfaces, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_begin, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

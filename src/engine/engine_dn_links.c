@@ -190,6 +190,23 @@ bool dn_links_get(const dn_links *m, const char *dn, int64_t *mv_id, int *flags)
     return x->state == S_SEEDED && m->seeded && !was_joined(m, x->id);   /* not joined, not processed */
 }
 
+bool dn_links_get_pending(const dn_links *m, const char *dn, int64_t *mv_id, int *flags, int64_t *pending)
+{
+    const slot *x = find(m, hash(dn), dn);
+    *mv_id = 0;
+    *flags = 0;
+    *pending = 0;
+    if (!x->dn) return m->seeded;
+    if (x->state == S_DONE) {
+        *mv_id = x->mv_id;
+        *flags = x->flags;
+        return true;
+    }
+    bool known = x->state == S_SEEDED && m->seeded && !was_joined(m, x->id);
+    if (known) *pending = x->id;
+    return known;
+}
+
 int64_t dn_links_pending_id(const dn_links *m, const char *dn)
 {
     const slot *x = find(m, hash(dn), dn);

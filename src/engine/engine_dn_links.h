@@ -32,6 +32,8 @@ bool dn_links_get(const dn_links *m, const char *dn, int64_t *mv_id, int *flags)
 /* The id of the object with this DN when it is known, not processed yet and was not joined at the
    start (so the sync will decide whether it projects), else 0. */
 int64_t dn_links_pending_id(const dn_links *m, const char *dn);
+/* dn_links_get and dn_links_pending_id in one lookup (*pending: that id, or 0). */
+bool dn_links_get_pending(const dn_links *m, const char *dn, int64_t *mv_id, int *flags, int64_t *pending);
 /* Whether object id was joined when the sync started (after dn_links_seeded). */
 bool dn_links_was_joined(const dn_links *m, int64_t id);
 #endif

@@ -40,6 +40,10 @@ void id_plan_free(id_plan *p)
 
 static long position(const id_plan *p, int64_t cs_id)
 {
+    if (p->n && p->ids[p->n - 1] - p->ids[0] == (int64_t)p->n - 1) {   /* contiguous ids: direct */
+        int64_t k = cs_id - p->ids[0];
+        return k >= 0 && k < (int64_t)p->n ? (long)k : -1;
+    }
     size_t lo = 0, hi = p->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;

@@ -19,6 +19,27 @@ struct linked_ctx {
     size_t n;
 };
 
+/* PROVISIONAL_PREFIX "%012llx-%010llx-%.8s" of (time, sequence, uuid), without printf: one per
+   provisioned object. Caller frees. */
+static char *provisional_anchor(uint64_t t, uint64_t seq, const char *uuid)
+{
+    if (t >> 48 || seq >> 40)   /* wider than the fixed digits: as printf writes it */
+        return xasprintf(PROVISIONAL_PREFIX "%012llx-%010llx-%.8s", (unsigned long long)t, (unsigned long long)seq, uuid);
+    static const char hx[] = "0123456789abcdef";
+    size_t pl = strlen(PROVISIONAL_PREFIX), ul = strnlen(uuid, 8);
+    char *out = xmalloc(pl + 12 + 1 + 10 + 1 + ul + 1), *p = out + pl;
+    memcpy(out, PROVISIONAL_PREFIX, pl);
+    for (int i = 11; i >= 0; i--, t >>= 4) p[i] = hx[t & 15];
+    p += 12;
+    *p++ = '-';
+    for (int i = 9; i >= 0; i--, seq >>= 4) p[i] = hx[seq & 15];
+    p += 10;
+    *p++ = '-';
+    memcpy(p, uuid, ul);
+    p[ul] = '\0';
+    return out;
+}
+
 static bool is_target_rule(const rule *r, const store_connector *t, const mv_object *mv)
 {
     if (r->direction != RULE_OUTBOUND || !r->enabled) return false;
@@ -170,7 +191,7 @@ static int outbound_target(sync_ctx *x, const mv_object *mv, int64_t m, const st
         static unsigned long long seq;
         char uuid[37];
         uuid_v4(uuid);
-        char *anchor = xasprintf(PROVISIONAL_PREFIX "%012llx-%010llx-%.8s", (unsigned long long)store_now(), ++seq, uuid);
+        char *anchor = provisional_anchor((uint64_t)store_now(), ++seq, uuid);
         o->anchor_len = strlen(anchor);
         o->anchor = anchor;
         o->connector_id = t->id;

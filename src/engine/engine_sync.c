@@ -296,12 +296,10 @@ static bool resolve_inbound_refs(sync_ctx *x, int64_t connector_id, attr *a, att
         err e2 = {0};
         int64_t ref_mv = 0;
         int ref_flags = 0;
+        int64_t later = 0;
         bool known = x->links && connector_id == x->links_connector &&
-                     dn_links_get(x->links, a->vals[i].data, &ref_mv, &ref_flags);
-        if (known && !ref_mv && x->plan) {   /* an object later in the pass: the id it will project to */
-            int64_t later = dn_links_pending_id(x->links, a->vals[i].data);
-            if (later) ref_mv = id_plan_use(x->plan, later);
-        }
+                     dn_links_get_pending(x->links, a->vals[i].data, &ref_mv, &ref_flags, &later);
+        if (known && later && x->plan) ref_mv = id_plan_use(x->plan, later);   /* later in the pass: its planned id */
         if ((known || store_cs_link_by_dn(x->en->st, connector_id, a->vals[i].data, &ref_mv, &ref_flags, &e2) == 0) &&
             ref_mv && !(ref_flags & CS_F_DELETED)) {
             char idtxt[24];

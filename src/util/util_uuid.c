@@ -10,8 +10,15 @@ void uuid_v4(char out[37])
     randombytes_buf(b, sizeof b);
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    /* the 8-4-4-4-12 form, written without printf (a first sync makes one per provisioned object) */
+    static const char hx[] = "0123456789abcdef";
+    char *p = out;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
+        *p++ = hx[b[i] >> 4];
+        *p++ = hx[b[i] & 15];
+    }
+    *p = '\0';
 }
 
 char *hex_encode(const void *data, unsigned long len)

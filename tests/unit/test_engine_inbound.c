@@ -303,6 +303,33 @@ static void test_forward_reference_to_object_not_projected(void **state)
     assert_true(et_mv_find(t, "accountName", "dave") > bob);
 }
 
+/* A delta sync plans no ids: a group changed to name a member that is new in the same delta (later
+   in the pass) waits, and after the pass only its waiting attribute is decided again. */
+static void test_forward_reference_in_delta(void **state)
+{
+    et_env *t = *state;
+    load_hr(t, NULL);
+    et_write(t, "hr.ldif",
+             "dn: cn=staff,ou=groups,dc=hr\nobjectClass: top\nobjectClass: groupOfNames\nentryUUID: g-staff\n"
+             "cn: staff\nmember: uid=alice,ou=people,dc=hr\nmember: uid=bob,ou=people,dc=hr\n"
+             "member: uid=dave,ou=people,dc=hr\n\n" HR_ALICE HR_BOB HR_CAROL
+             "dn: uid=dave,ou=people,dc=hr\nobjectClass: top\nobjectClass: inetOrgPerson\nentryUUID: u-dave\n"
+             "uid: dave\ncn: Dave\nemployeeNumber: 1004\nemployeeType: staff\n\n");
+    et_ok(t, "hr", PROFILE_FULL_IMPORT);
+    engine_stats st = et_ok(t, "hr", PROFILE_DELTA_SYNC);
+    assert_int_equal(st.errors, 0);
+    assert_int_equal(st.projections, 1);
+    char dave_id[32];
+    snprintf(dave_id, sizeof dave_id, "%lld", (long long)et_mv_find(t, "accountName", "dave"));
+    mv_object *g = et_mv_of(t, "hr", "cn=staff,ou=groups,dc=hr");
+    assert_non_null(g);
+    assert_int_equal(et_nvals(g->attrs, "member"), 3);
+    assert_true(et_has(g->attrs, "member", dave_id));
+    /* the lineage of the attribute decided again is the group rule's, as a full recompute gives */
+    assert_non_null(attrs_get_str(g->lineage, "member"));
+    mv_object_free(g);
+}
+
 static void test_object_deletion_rule(void **state)
 {
     et_env *t = *state;
@@ -411,6 +438,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_apply_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forward_references, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forward_reference_to_object_not_projected, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forward_reference_in_delta, setup, teardown),
         cmocka_unit_test_setup_teardown(test_object_deletion_rule, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rule_change_flags_full_sync, setup, teardown),
     };

@@ -554,6 +554,14 @@ static int target_finish(bk_target *t, const backup_report *copied, const char *
     return rc;
 }
 
+/* Backups this build restores: its own schema version, and version 1, whose tables have the same
+   columns (version 2 changed only the join index's key, indexes and foreign key; a version-1
+   database has no join-index row without its MV object, as migration 002 requires). */
+static bool schema_restorable(int v)
+{
+    return v == STORE_SCHEMA_VERSION || (STORE_SCHEMA_VERSION == 2 && v == 1);
+}
+
 int engine_backup_restore(const char *path, const char *url, const char *password, backup_report *rep, err *e)
 {
     bk_target t = {0};
@@ -562,7 +570,7 @@ int engine_backup_restore(const char *path, const char *url, const char *passwor
     double t0 = now_seconds();
     int rc = engine_backup_verify_file(path, rep, e);
     if (rc) goto done;
-    if (rep->schema_version != STORE_SCHEMA_VERSION) {
+    if (!schema_restorable(rep->schema_version)) {
         rc = err_set(e, ERR_REFUSED, "the backup %s holds schema version %d but this idsync %s creates version %d; "
                      "restoring across schema versions is not supported yet: restore with idsync %s, then adopt "
                      "the database with this version (`install --use-existing-database` migrates it)", path,
@@ -579,6 +587,9 @@ int engine_backup_restore(const char *path, const char *url, const char *passwor
         rc = target_finish(&t, rep, name, e);
         free(name);
     }
+    /* the copied meta rows name the backup's version; the tables are this build's */
+    if (rc == 0 && rep->schema_version != STORE_SCHEMA_VERSION)
+        rc = store_meta_set_int(t.s, "schema_version", STORE_SCHEMA_VERSION, e);
 done:
     ins_free(&in);
     if (rc) target_discard(&t, e);

@@ -3,6 +3,8 @@
 #include "engine/engine_backup.h"
 #include "engine/engine_backup_int.h"
 #include "engine/engine_server.h"
+#include "store/store_driver.h"
+#include "store/store_migrations.h"
 #include "util/util_alloc.h"
 #include "util/util_file.h"
 #include <setjmp.h>
@@ -189,6 +191,59 @@ static void bump_format(char *line)
     p[strlen("\"format_version\":")] = '7';
 }
 
+static void bump_schema(char *line)
+{
+    char *p = strstr(line, "\"schema_version\":");
+    assert_non_null(p);
+    p[strlen("\"schema_version\":")] = '9';   /* version 9 (or 9x) */
+}
+
+/* A backup of a version-1 database (same columns, the join index with its old keys) restores into
+   this build's schema, which the restored database then says; an unknown version is refused. */
+static void test_restore_older_schema(void **state)
+{
+    (void)state;
+    char *v1path = path_in("v1.db"), *v1url = url_in("v1.db"), *bk = path_in("v1.idsync"), *to = url_in("from-v1.db");
+    db *d = NULL;
+    err e = {0};
+    assert_int_equal(db_driver_sqlite.open(v1path, NULL, true, &d, &e), 0);
+    for (const store_migration *m = store_migrations; m->engine; m++)
+        if (strcmp(m->engine, "sqlite") == 0 && m->version == 1) assert_int_equal(db_driver_sqlite.exec(d, m->sql, &e), 0);
+    assert_int_equal(db_driver_sqlite.exec(d,
+        "INSERT INTO meta(key, value) VALUES ('schema_version', '1');"
+        "INSERT INTO mv_objects(id, object_type, attrs, updated_at) VALUES (7, 'person', x'', 0);"
+        "INSERT INTO mv_index(attr, value, mv_id) VALUES ('mail', 'ada@example.test', 7);", &e), 0);
+    db_driver_sqlite.close(d);
+    store *s = NULL;
+    assert_int_equal(store_open(v1url, NULL, &s, &e), 0);
+    backup_report rep;
+    assert_int_equal(engine_backup_write(s, bk, &rep, &e), 0);
+    store_close(s);
+    assert_int_equal(rep.schema_version, 1);
+    assert_int_equal(engine_backup_restore(bk, to, NULL, &rep, &e), 0);
+    assert_int_equal(store_open(to, NULL, &s, &e), 0);
+    int v = 0;
+    assert_int_equal(store_schema_version(s, &v, &e), 0);
+    assert_int_equal(v, STORE_SCHEMA_VERSION);
+    int64_t ids[2];
+    size_t n = 0;
+    assert_int_equal(store_mv_index_find(s, "mail", "Ada@example.test", ids, 2, &n, &e), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(ids[0], 7);
+    store_close(s);
+    free(v1path);
+    free(v1url);
+    free(bk);
+    free(to);
+    /* a version this build does not know */
+    char *p = edited_copy("schema9.idsync", "\"schema_version\"", bump_schema);
+    char *url = url_in("schema9.db");
+    assert_int_equal(engine_backup_restore(p, url, NULL, &rep, &e), ERR_REFUSED);
+    assert_non_null(strstr(e.msg, "schema version 9"));
+    free(p);
+    free(url);
+}
+
 static void test_newer_format_refused(void **state)
 {
     (void)state;
@@ -275,6 +330,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_backup_file_is_private_and_complete),
         cmocka_unit_test(test_restore_round_trip),
+        cmocka_unit_test(test_restore_older_schema),
         cmocka_unit_test(test_copy_round_trip),
         cmocka_unit_test(test_tampered_row_fails_naming_table),
         cmocka_unit_test(test_newer_format_refused),

@@ -1,6 +1,7 @@
 /* Open-addressing hash map DN -> link, for one full sync. */
 #include "engine/engine_dn_links.h"
 #include "util/util_alloc.h"
+#include "util/util_arena.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,20 +15,14 @@ typedef struct slot {
     int state;         /* S_SEEDED: not processed yet; S_DONE: link known; S_UNKNOWN: ask the store */
 } slot;
 
-/* DNs are copied into large blocks: a million small allocations that live for the whole sync,
-   between the sync's short-lived ones, fragmented the heap and made every malloc slower */
-#define BLOCK_SIZE (1u << 20)
-
-typedef struct block {
-    struct block *next;
-    size_t used;
-    char data[];
-} block;
+/* DNs are copied into an arena of 1 MiB chunks: a million small allocations that live for the whole
+   sync, between the sync's short-lived ones, fragmented the heap and made every malloc slower */
+#define DN_CHUNK (1u << 20)
 
 struct dn_links {
     size_t n, cap;     /* cap is a power of two */
     slot *s;
-    block *blocks;     /* the newest first */
+    util_arena dns;    /* the DNs of the slots */
     bool seeded;
     int64_t *joined;   /* sorted */
     size_t njoined;
@@ -36,24 +31,7 @@ struct dn_links {
 static char *copy_dn(dn_links *m, const char *dn)
 {
     size_t len = strlen(dn) + 1;
-    if (len > BLOCK_SIZE / 4) {   /* a rare huge DN gets a block of its own, counted as full */
-        block *b = xmalloc(sizeof *b + len);
-        b->next = m->blocks;
-        b->used = BLOCK_SIZE;
-        memcpy(b->data, dn, len);
-        m->blocks = b;
-        return b->data;
-    }
-    if (!m->blocks || m->blocks->used + len > BLOCK_SIZE) {
-        block *b = xmalloc(sizeof *b + BLOCK_SIZE);
-        b->next = m->blocks;
-        b->used = 0;
-        m->blocks = b;
-    }
-    char *p = m->blocks->data + m->blocks->used;
-    memcpy(p, dn, len);
-    m->blocks->used += len;
-    return p;
+    return memcpy(arena_alloc_bytes(&m->dns, len), dn, len);
 }
 
 static uint64_t hash(const char *p)
@@ -67,6 +45,7 @@ static uint64_t hash(const char *p)
 dn_links *dn_links_new(void)
 {
     dn_links *m = xcalloc(1, sizeof *m);
+    m->dns = (util_arena)UTIL_ARENA_INIT(DN_CHUNK);
     m->cap = 1024;
     m->s = xcalloc(m->cap, sizeof(slot));
     return m;
@@ -75,10 +54,7 @@ dn_links *dn_links_new(void)
 void dn_links_free(dn_links *m)
 {
     if (!m) return;
-    for (block *b = m->blocks, *next; b; b = next) {
-        next = b->next;
-        free(b);
-    }
+    arena_free(&m->dns);
     free(m->s);
     free(m->joined);
     free(m);

@@ -6,6 +6,7 @@
  * copies at once. Removed rows are only marked dead: a sync replaces few rows; lookups skip them. */
 #include "engine/engine_join_mem.h"
 #include "util/util_alloc.h"
+#include "util/util_arena.h"
 #include "util/util_uuid.h"
 #include <ctype.h>
 #include <stdlib.h>
@@ -62,16 +63,11 @@ static void chunked_free(chunked *a)
     free(a->c);
 }
 
-typedef struct arena_chunk {
-    struct arena_chunk *next;
-    size_t used, cap;
-    char data[];
-} arena_chunk;
 
 struct join_mem {
     char *attrs[255];
     size_t nattrs;
-    arena_chunk *arena;
+    util_arena arena;             /* value keys */
     chunked values, rows, objs;   /* jm_value, jm_row, jm_obj */
     uint32_t *vslots, *oslots;    /* index + 1 into values / objs; 0 = empty */
     size_t vcap, ocap;            /* powers of two */
@@ -85,6 +81,7 @@ struct join_mem {
 
 static void init(join_mem *m)
 {
+    m->arena = (util_arena)UTIL_ARENA_INIT(ARENA_CHUNK);
     m->vcap = 1024;
     m->vslots = xcalloc(m->vcap, sizeof(uint32_t));
     m->ocap = 1024;
@@ -101,10 +98,7 @@ join_mem *join_mem_new(void)
 static void release(join_mem *m)
 {
     for (size_t i = 0; i < m->nattrs; i++) free(m->attrs[i]);
-    for (arena_chunk *c = m->arena, *n; c; c = n) {
-        n = c->next;
-        free(c);
-    }
+    arena_free(&m->arena);
     chunked_free(&m->values);
     chunked_free(&m->rows);
     chunked_free(&m->objs);
@@ -143,21 +137,6 @@ size_t join_mem_rows(const join_mem *m)
 }
 
 /* ---------- values ---------- */
-
-static char *arena_alloc(join_mem *m, size_t n)
-{
-    if (!m->arena || m->arena->cap - m->arena->used < n) {
-        size_t cap = n > ARENA_CHUNK ? n : ARENA_CHUNK;
-        arena_chunk *c = xmalloc(sizeof *c + cap);
-        c->next = m->arena;
-        c->used = 0;
-        c->cap = cap;
-        m->arena = c;
-    }
-    char *p = m->arena->data + m->arena->used;
-    m->arena->used += n;
-    return p;
-}
 
 /* FNV-1a over the key (attribute number byte, then the index form) */
 static uint32_t key_hash(const char *key)
@@ -201,7 +180,7 @@ static uint32_t value_of(join_mem *m, const char *key)
         s = value_slot(m, key, h);
     }
     size_t len = strlen(key) + 1;
-    char *k = arena_alloc(m, len);
+    char *k = arena_alloc_bytes(&m->arena, len);
     memcpy(k, key, len);
     uint32_t v = push(&m->values, sizeof(jm_value));
     *VAL(m, v) = (jm_value){.key = k, .hash = h, .head = NIL};

@@ -1,6 +1,7 @@
 /* Attribute sets: sorted, case-insensitive names; compact binary encoding. */
 #include "util/util_attrs.h"
 #include "util/util_alloc.h"
+#include "util/util_arena.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,42 +28,28 @@ int attr_type_parse(const char *s, attr_type *out)
     return -1;
 }
 
-/* Bump allocator behind attrs_new_pooled: chunks freed together with the set. */
-typedef struct pool_chunk {
-    struct pool_chunk *next;
-    size_t used, cap;
-    max_align_t data[];
-} pool_chunk;
-
+/* The arena behind attrs_new_pooled: freed together with the set. */
 struct attrs_pool {
-    pool_chunk *head;
+    util_arena a;
 };
 
 #define POOL_CHUNK 4096
 
-static void *pool_alloc(struct attrs_pool *p, size_t n)
+static inline void *pool_alloc(struct attrs_pool *p, size_t n)
 {
-    n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
-    if (!p->head || p->head->cap - p->head->used < n) {
-        size_t cap = n > POOL_CHUNK ? n : POOL_CHUNK;
-        pool_chunk *c = xmalloc(sizeof *c + cap);
-        c->next = p->head;
-        c->used = 0;
-        c->cap = cap;
-        p->head = c;
-    }
-    void *r = (char *)p->head->data + p->head->used;
-    p->head->used += n;
-    return r;
+    return arena_alloc(&p->a, n);
+}
+
+static struct attrs_pool *pool_new(void)
+{
+    struct attrs_pool *p = xmalloc(sizeof *p);
+    p->a = (util_arena)UTIL_ARENA_INIT(POOL_CHUNK);
+    return p;
 }
 
 static void pool_free(struct attrs_pool *p)
 {
-    while (p && p->head) {
-        pool_chunk *c = p->head;
-        p->head = c->next;
-        free(c);
-    }
+    if (p) arena_free(&p->a);
     free(p);
 }
 
@@ -81,14 +68,14 @@ attrs *attrs_new(void)
 attrs *attrs_new_pooled(void)
 {
     attrs *s = xcalloc(1, sizeof(attrs));
-    s->pool = xcalloc(1, sizeof *s->pool);
+    s->pool = pool_new();
     return s;
 }
 
 bool attrs_use_pool(attrs *s)
 {
     if (s->n || s->pool) return false;
-    s->pool = xcalloc(1, sizeof *s->pool);
+    s->pool = pool_new();
     return true;
 }
 
@@ -409,7 +396,6 @@ void attrs_encode(const attrs *s, buf *out)
     out->data[out->len] = '\0';
 }
 
-#define POOL_ROUND(n) (((n) + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1))
 
 /* First pass of attrs_decode: checks the structure of an encoding (everything but the order of
    names) and counts the pool bytes the set will need, so the second pass allocates once. */
@@ -422,15 +408,15 @@ static bool decode_measure(const unsigned char *p, const unsigned char *end, siz
     for (uint64_t i = 0; i < n; i++) {
         if (varint_get(&p, end, &nl) || nl == 0 || nl > (uint64_t)(end - p)) return false;
         p += nl;
-        need += POOL_ROUND((size_t)nl + 1);
+        need += ARENA_ROUND((size_t)nl + 1);
         if (p >= end || *p < AT_STRING || *p > AT_DATETIME) return false;
         p++;
         if (varint_get(&p, end, &nv) || nv > (uint64_t)(end - p)) return false;
-        need += POOL_ROUND((size_t)nv * sizeof(aval));
+        need += ARENA_ROUND((size_t)nv * sizeof(aval));
         for (uint64_t k = 0; k < nv; k++) {
             if (varint_get(&p, end, &vl) || vl > (uint64_t)(end - p)) return false;
             p += vl;
-            need += POOL_ROUND((size_t)vl + 1);
+            need += ARENA_ROUND((size_t)vl + 1);
         }
     }
     if (p != end) return false;
@@ -450,13 +436,7 @@ attrs *attrs_decode(const void *data, size_t len, err *e)
     if (len == 0) return attrs_new();  /* an empty blob is an empty set */
     if (!decode_measure(p, end, len, &n, &bytes)) goto bad;
     attrs *s = attrs_new_pooled();
-    if (bytes) {
-        pool_chunk *c = xmalloc(sizeof *c + bytes);
-        c->next = NULL;
-        c->used = 0;
-        c->cap = bytes;
-        s->pool->head = c;
-    }
+    if (bytes) arena_reserve(&s->pool->a, bytes);
     p++;
     (void)varint_get(&p, end, &n);
     s->a = n ? xcalloc((size_t)n, sizeof(attr)) : NULL;

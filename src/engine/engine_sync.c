@@ -92,8 +92,9 @@ static int sync_join_defer(sync_ctx *x, err *e)
     return rc;
 }
 
-/* Writes the kept join-index rows; readers use the store after. A bulk load needs a transaction of
-   its own: the work before it is committed first, as every SYNC_COMMIT_EVERY objects is. */
+/* Writes the kept join-index rows; readers use the store after. A bulk load opens a transaction of
+   its own (on a schema-1 database it switches foreign-key checks, which only works outside one): the
+   work before it is committed first, as every SYNC_COMMIT_EVERY objects is. */
 static int sync_join_flush(sync_ctx *x, err *e)
 {
     store *s = x->en->st;

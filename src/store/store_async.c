@@ -20,16 +20,18 @@ typedef struct aparam {
     size_t len;
 } aparam;
 
+enum { OP_SQL, OP_READ, OP_RELEASE, OP_COMMIT_BEGIN };
+
 typedef struct aop {
-    const char *sql;          /* NULL: a read of objects */
+    int kind;                 /* OP_* */
+    const char *sql;          /* OP_SQL: the statement, n parameters in v */
     int n;
     aparam v[AOP_MAX_PARAMS];
-    size_t ids_off;           /* read: the ids, copied into the batch's arena */
+    size_t ids_off;           /* OP_READ: the ids, copied into the batch's arena */
     size_t nids;
-    cs_object **out;          /* read: the caller's array */
-    void (*free_fn)(void *);  /* a release: free_fn(free_arg) */
+    cs_object **out;          /* OP_READ: the caller's array */
+    void (*free_fn)(void *);  /* OP_RELEASE: free_fn(free_arg), when the batch is freed */
     void *free_arg;
-    bool commit_begin;        /* commit the open transaction and begin the next */
 } aop;
 
 /* A batch and every byte its operations carry: allocated by the caller's thread, freed by the writer
@@ -66,7 +68,7 @@ bool store_async_active(const store *s)
 static void batch_free(abatch *b)
 {
     for (size_t i = 0; b && i < b->n; i++)
-        if (b->ops[i].free_fn) b->ops[i].free_fn(b->ops[i].free_arg);
+        if (b->ops[i].kind == OP_RELEASE) b->ops[i].free_fn(b->ops[i].free_arg);
     if (b) {
         free(b->ops);
         free(b->arena);
@@ -139,14 +141,13 @@ static void *writer(void *arg)
         uint64_t reads = 0;
         for (size_t i = 0; i < b->n; i++) {
             aop *op = &b->ops[i];
-            if (op->free_fn) continue;   /* released with the batch */
-            if (!op->sql && !op->commit_begin) reads++;
-            if (failed || rc) continue;   /* after a failure nothing more is written */
-            if (op->commit_begin) {
+            if (op->kind == OP_READ) reads++;   /* counted done even when skipped: its waiter sees the failure */
+            if (failed || rc || op->kind == OP_RELEASE) continue;   /* after a failure nothing more is written */
+            if (op->kind == OP_COMMIT_BEGIN) {
                 rc = s->drv->commit(s->d, &e);
                 if (rc == 0) rc = s->drv->begin(s->d, &e);
             } else {
-                rc = op->sql ? run_sql(s, b, op, &e) : run_read(s, b, op, &e);
+                rc = op->kind == OP_SQL ? run_sql(s, b, op, &e) : run_read(s, b, op, &e);
             }
         }
         batch_free(b);
@@ -197,7 +198,7 @@ int store_sync(store *s, err *e)
     return failure(a, e);
 }
 
-static aop *next_op(store *s)
+static aop *next_op(store *s, int kind)
 {
     store_async *a = s->async;
     if (!a->filling) {
@@ -206,6 +207,7 @@ static aop *next_op(store *s)
     }
     aop *op = &a->filling->ops[a->filling->n++];
     memset(op, 0, sizeof *op);
+    op->kind = kind;
     return op;
 }
 
@@ -224,7 +226,7 @@ static aparam *param(store *s, int type)
     return p;
 }
 
-void store_aop_begin(store *s, const char *sql) { next_op(s)->sql = sql; }
+void store_aop_begin(store *s, const char *sql) { next_op(s, OP_SQL)->sql = sql; }
 void store_aop_null(store *s) { param(s, P_NULL); }
 void store_aop_int(store *s, int64_t v) { param(s, P_INT)->i = v; }
 
@@ -304,7 +306,7 @@ void store_async_release(store *s, void (*free_fn)(void *), void *arg)
         free_fn(arg);
         return;
     }
-    aop *op = next_op(s);
+    aop *op = next_op(s, OP_RELEASE);
     op->free_fn = free_fn;
     op->free_arg = arg;
     if (s->async->filling->n >= BATCH_OPS) hand_over(s->async);
@@ -316,7 +318,7 @@ int store_commit_begin(store *s, err *e)
         int rc = store_commit(s, e);
         return rc ? rc : store_begin(s, e);
     }
-    next_op(s)->commit_begin = true;
+    next_op(s, OP_COMMIT_BEGIN);
     hand_over(s->async);   /* the writer commits while the caller goes on */
     return failure(s->async, e);
 }
@@ -325,7 +327,7 @@ int store_async_read(store *s, const int64_t *ids, size_t n, cs_object **out, ui
 {
     store_async *a = s->async;
     if (!a) return err_set(e, ERR_FAIL, "store_async_read needs asynchronous writes on");
-    aop *op = next_op(s);
+    aop *op = next_op(s, OP_READ);
     op->ids_off = arena_put(s->async->filling, ids, n * sizeof *ids);
     op->nids = n;
     op->out = out;

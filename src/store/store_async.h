@@ -17,8 +17,8 @@ typedef struct store_async store_async;
 bool store_async_active(const store *s);
 /* store_sync (store.h) is also a no-op on the writer thread itself. */
 
-/* Queuing one statement: store_aop_begin, then parameters in order (text and blobs are copied;
-   store_aop_blob_take takes a malloc'd buffer over), then store_aop_end. */
+/* Queuing one statement: store_aop_begin, then parameters in order (text and blobs are copied into
+   the batch; store_aop_blob_take also frees the caller's malloc'd buffer), then store_aop_end. */
 void store_aop_begin(store *s, const char *sql);   /* sql: a static string, as for store_stmt */
 void store_aop_null(store *s);
 void store_aop_int(store *s, int64_t v);

@@ -3,8 +3,6 @@
 #include "engine/engine_backup.h"
 #include "engine/engine_backup_int.h"
 #include "engine/engine_server.h"
-#include "store/store_driver.h"
-#include "store/store_migrations.h"
 #include "util/util_alloc.h"
 #include "util/util_file.h"
 #include <setjmp.h>
@@ -16,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "test_store_v1.h"
 
 static char g_dir[512];
 static char *g_src_url, *g_backup;
@@ -204,16 +203,10 @@ static void test_restore_older_schema(void **state)
 {
     (void)state;
     char *v1path = path_in("v1.db"), *v1url = url_in("v1.db"), *bk = path_in("v1.idsync"), *to = url_in("from-v1.db");
-    db *d = NULL;
     err e = {0};
-    assert_int_equal(db_driver_sqlite.open(v1path, NULL, true, &d, &e), 0);
-    for (const store_migration *m = store_migrations; m->engine; m++)
-        if (strcmp(m->engine, "sqlite") == 0 && m->version == 1) assert_int_equal(db_driver_sqlite.exec(d, m->sql, &e), 0);
-    assert_int_equal(db_driver_sqlite.exec(d,
-        "INSERT INTO meta(key, value) VALUES ('schema_version', '1');"
+    assert_int_equal(test_make_v1_db(v1path,
         "INSERT INTO mv_objects(id, object_type, attrs, updated_at) VALUES (7, 'person', x'', 0);"
         "INSERT INTO mv_index(attr, value, mv_id) VALUES ('mail', 'ada@example.test', 7);", &e), 0);
-    db_driver_sqlite.close(d);
     store *s = NULL;
     assert_int_equal(store_open(v1url, NULL, &s, &e), 0);
     backup_report rep;

@@ -2,7 +2,6 @@
  * files that are not idsync databases, of newer schemas, and of creating over existing data. */
 #include "store/store.h"
 #include "store/store_driver.h"
-#include "store/store_migrations.h"
 #include "util/util_alloc.h"
 #include "util/util_buf.h"
 #include <stdarg.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "test_tmpdir.h"
+#include "test_store_v1.h"
 
 static char g_dir[512];
 
@@ -818,21 +818,11 @@ static void test_join_index_migration(void **state)
 {
     (void)state;
     char *path = path_for("v1.db"), *url = url_for("v1.db");
-    db *d = NULL;
     err e = {0};
-    assert_int_equal(db_driver_sqlite.open(path, NULL, true, &d, &e), 0);
-    const store_migration *v1 = NULL;
-    for (const store_migration *m = store_migrations; m->engine; m++)
-        if (strcmp(m->engine, "sqlite") == 0 && m->version == 1) v1 = m;
-    assert_non_null(v1);
-    assert_int_equal(db_driver_sqlite.exec(d, v1->sql, &e), 0);
-    assert_int_equal(db_driver_sqlite.exec(d,
-        "INSERT INTO meta(key, value) VALUES ('schema_version', '1');"
+    assert_int_equal(test_make_v1_db(path,
         "INSERT INTO mv_objects(id, object_type, attrs, updated_at) VALUES (1, 'person', x'', 0), (2, 'group', x'', 0);"
-        "PRAGMA foreign_keys=OFF;"
         "INSERT INTO mv_index(attr, value, mv_id) VALUES ('mail', 'ada@example.test', 1), ('~ref', '1', 2),"
         " ('mail', 'gone@example.test', 99);", &e), 0);
-    db_driver_sqlite.close(d);
     store *s = NULL;
     assert_int_equal(store_open(url, NULL, &s, &e), 0);
     int from = 0, to = 0;
